@@ -1,0 +1,400 @@
+"""PretrainedClassifier: phase 2 of the recipe, fine-tuning under a softmax head."""
+
+import copy
+from numbers import Integral
+
+import numpy as np
+import torch
+from scipy.special import softmax
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
+from sklearn.exceptions import NotFittedError
+from sklearn.metrics import accuracy_score
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from torch import nn
+
+from ._data import ArrayDataset, apply_in_chunks, as_float32_tensor, unlabeled_mask
+from ._freezing import freeze_lowest_layers, n_frozen_layers
+from ._modules import EncoderClassifier
+from ._pretrainer import (
+    FLOAT_DTYPES,
+    TRAINING_PARAMETER_CONSTRAINTS,
+    AutoencoderPretrainer,
+    split_validation,
+)
+from ._torch_utils import draw_seed, resolve_device, seeded_torch
+from ._training import train_module
+from ._validation import check_layer_sizes
+
+__all__ = ["PretrainedClassifier"]
+
+
+def _is_fitted(estimator) -> bool:
+    try:
+        check_is_fitted(estimator)
+    except NotFittedError:
+        return False
+    return True
+
+
+class PretrainedClassifier(ClassifierMixin, BaseEstimator):
+    """Classifier on top of a pretrained autoencoder's encoder.
+
+    ``fit(X, y)`` runs both phases of unsupervised pretraining: the
+    ``pretrainer`` (an autoencoder) is fitted on all rows, labeled or not; its
+    encoder is then copied under a new softmax head and trained on the labeled
+    rows, with the ``freeze`` lowest encoder layers kept as pretrained. Rows
+    with ``y == -1`` are unlabeled (scikit-learn's semi-supervised convention):
+    they serve pretraining only.
+
+    Parameters
+    ----------
+    pretrainer : AutoencoderPretrainer or None, default=None
+        The autoencoder of phase 1; None means ``AutoencoderPretrainer()``. An
+        unfitted pretrainer is cloned and fitted on all rows of ``X``; a
+        fitted one, or one wrapped in ``sklearn.frozen.FrozenEstimator``, is
+        reused as it is. The object passed in is never modified.
+    pretrain : bool, default=True
+        If False, skip phase 1 and train the same architecture from randomly
+        initialised weights: the "does pretraining help?" baseline.
+    freeze : {"none", "all"} or int, default="none"
+        Encoder layers whose pretrained weights stay fixed during fine-tuning:
+        none, all, or the k lowest. Frozen parameters are left out of the
+        optimizer, so weight decay cannot move them either.
+    head_hidden_layer_sizes : array-like of int, default=()
+        Hidden layers of the head between the codings and the softmax output,
+        using the pretrainer's activation. Empty: a softmax layer on the codings.
+    alpha : float, default=1e-4
+        L2 penalty (Adam's weight decay) during fine-tuning.
+    batch_size : int, default=32
+        Rows per minibatch (capped at the number of labeled training rows).
+    learning_rate_init : float, default=1e-3
+        Adam's learning rate during fine-tuning.
+    max_iter : int, default=200
+        Maximum number of fine-tuning epochs.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the labeled rows (stratified when
+        every class has two rows), stop when their loss stops improving and
+        keep the best weights.
+    validation_fraction : float, default=0.1
+        Share of labeled rows held out when ``early_stopping`` is True.
+    n_iter_no_change : int, default=10
+        Epochs without an improvement of at least ``tol`` before stopping.
+    tol : float, default=1e-4
+        Minimum decrease of the monitored loss that counts as an improvement.
+    device : str or torch.device, default="cpu"
+        Torch device for fine-tuning and inference, e.g. "cuda".
+    random_state : int, RandomState instance or None, default=None
+        Seeds fine-tuning, and pretraining when the pretrainer has no
+        ``random_state`` of its own. The caller's global torch random state is
+        left untouched.
+    verbose : int, default=0
+        Print one line per epoch when positive.
+
+    Attributes
+    ----------
+    pretrainer_ : AutoencoderPretrainer, FrozenEstimator or None
+        The fitted pretrainer whose encoder was copied (None when ``pretrain``
+        is False).
+    encoder_ : torch.nn.Sequential
+        The fine-tuned copy of the encoder (``net_.module_.encoder``).
+    net_ : skorch.NeuralNet
+        The trained skorch net; its module holds ``encoder`` and ``head``.
+    classes_ : ndarray of shape (n_classes,)
+        Class labels seen among the labeled rows.
+    history_ : skorch.History
+        Per-epoch fine-tuning losses.
+    loss_curve_ : list of float
+        Fine-tuning training loss per epoch.
+    n_iter_ : int
+        Number of fine-tuning epochs run.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string column names.
+
+    See Also
+    --------
+    AutoencoderPretrainer : The autoencoder of phase 1.
+    sklearn.semi_supervised.SelfTrainingClassifier : Also reads ``y == -1``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_digits
+    >>> from sae_sklearn import AutoencoderPretrainer, PretrainedClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X = X / 16
+    >>> y_partial = np.where(np.arange(len(y)) % 10 == 0, y, -1)  # 10% labeled
+    >>> clf = PretrainedClassifier(
+    ...     AutoencoderPretrainer((32, 16), max_iter=5, random_state=0),
+    ...     freeze="all", max_iter=20, random_state=0,
+    ... ).fit(X, y_partial)
+    >>> clf.predict(X[:3]).shape
+    (3,)
+    """
+
+    _parameter_constraints = {
+        "pretrainer": [HasMethods(["fit", "transform"]), None],
+        "pretrain": ["boolean"],
+        "freeze": [
+            StrOptions({"none", "all"}),
+            Interval(Integral, 0, None, closed="left"),
+        ],
+        "head_hidden_layer_sizes": ["array-like"],
+        **TRAINING_PARAMETER_CONSTRAINTS,
+    }
+
+    def __init__(
+        self,
+        pretrainer=None,
+        *,
+        pretrain=True,
+        freeze="none",
+        head_hidden_layer_sizes=(),
+        alpha=1e-4,
+        batch_size=32,
+        learning_rate_init=1e-3,
+        max_iter=200,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+    ):
+        self.pretrainer = pretrainer
+        self.pretrain = pretrain
+        self.freeze = freeze
+        self.head_hidden_layer_sizes = head_hidden_layer_sizes
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # The pretrainer's own fit validates its parameters.
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y):
+        """Pretrain on all rows, then fine-tune on the labeled ones.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+            All rows, labeled or not.
+        y : array-like of shape (n_samples,)
+            Class labels; ``-1`` marks an unlabeled row.
+
+        Returns
+        -------
+        self : PretrainedClassifier
+            The fitted classifier.
+        """
+        X, y = validate_data(self, X, y, dtype=FLOAT_DTYPES)
+        labeled = ~unlabeled_mask(y)
+        y_labeled = self._encode_labels(y, labeled)
+        head_sizes = check_layer_sizes(
+            self.head_hidden_layer_sizes, "head_hidden_layer_sizes", allow_empty=True
+        )
+        rng = check_random_state(self.random_state)
+        pretrain_seed, finetune_seed = draw_seed(rng), draw_seed(rng)
+        device = resolve_device(self.device)
+
+        self.pretrainer_ = self._fit_pretrainer(X, pretrain_seed) if self.pretrain else None
+        with seeded_torch(finetune_seed, device):
+            encoder = self._initial_encoder(X.shape[1]).to(device)
+            freeze_lowest_layers(encoder, n_frozen_layers(self.freeze, len(encoder)))
+            module = EncoderClassifier(
+                encoder,
+                n_codings=encoder[-1][0].out_features,
+                n_classes=len(self.classes_),
+                head_hidden_layer_sizes=head_sizes,
+                activation=self._architecture().activation,
+            )
+            train_data, valid_data = self._fine_tuning_data(
+                X[labeled], y_labeled, finetune_seed, device
+            )
+            self.net_ = train_module(
+                self,
+                module,
+                nn.CrossEntropyLoss(),
+                train_data,
+                valid_data,
+                seed=finetune_seed,
+                device=device,
+            )
+        self.history_ = self.net_.history
+        self.loss_curve_ = list(self.history_[:, "train_loss"])
+        self.n_iter_ = len(self.history_)
+        return self
+
+    def _encode_labels(self, y, labeled) -> np.ndarray:
+        """Fit ``classes_`` on the labeled rows; return their class indices."""
+        n_labeled = int(labeled.sum())
+        if n_labeled == 0:
+            raise ValueError(
+                f"{type(self).__name__} needs at least one labeled row (y != -1); "
+                f"got 0 of {len(y)}."
+            )
+        y_labeled = column_or_1d(y[labeled])
+        check_classification_targets(y_labeled)
+        encoder = LabelEncoder().fit(y_labeled)
+        if len(encoder.classes_) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs labeled rows of at least 2 classes; "
+                f"all {n_labeled} labeled rows are of class {encoder.classes_[0]!r}."
+            )
+        self.classes_ = encoder.classes_
+        return encoder.transform(y_labeled)
+
+    def _architecture(self):
+        """Return the pretrainer (or its wrapped estimator) defining the encoder."""
+        pretrainer = self.pretrainer_ if self.pretrain else self.pretrainer
+        if pretrainer is None:
+            return AutoencoderPretrainer()
+        return getattr(pretrainer, "estimator", pretrainer)
+
+    def _fit_pretrainer(self, X, seed: int):
+        """Return a fitted pretrainer: the one given if fitted, else a fitted clone."""
+        pretrainer = self.pretrainer
+        if pretrainer is None:
+            pretrainer = AutoencoderPretrainer()
+        if not _is_fitted(pretrainer):
+            pretrainer = clone(pretrainer)
+            if pretrainer.get_params().get("random_state", "absent") is None:
+                pretrainer.set_params(random_state=seed)
+            pretrainer.fit(X)
+        if not isinstance(getattr(pretrainer, "encoder_", None), nn.Module):
+            raise ValueError(
+                "pretrainer must be a transformer exposing a fitted torch encoder "
+                f"as encoder_ (e.g. AutoencoderPretrainer); got {pretrainer!r}."
+            )
+        if pretrainer.n_features_in_ != X.shape[1]:
+            raise ValueError(
+                f"The fitted pretrainer expects {pretrainer.n_features_in_} "
+                f"features but X has {X.shape[1]}."
+            )
+        return pretrainer
+
+    def _initial_encoder(self, n_features: int) -> nn.Sequential:
+        """Return the encoder to fine-tune: a deep copy, never the pretrainer's own."""
+        if self.pretrain:
+            return copy.deepcopy(self.pretrainer_.encoder_)
+        architecture = self._architecture()
+        if not hasattr(architecture, "_build_module"):
+            raise ValueError(
+                "pretrain=False needs an AutoencoderPretrainer to define the "
+                f"architecture; got {architecture!r}."
+            )
+        return architecture._build_module(n_features).encoder
+
+    def _fine_tuning_data(self, X_labeled, y_labeled, seed, device):
+        rows = as_float32_tensor(X_labeled).to(device)
+        targets = torch.as_tensor(y_labeled, dtype=torch.int64, device=device)
+        if not self.early_stopping:
+            return ArrayDataset(rows, targets), None
+        _, counts = np.unique(y_labeled, return_counts=True)
+        stratify = y_labeled if counts.min() >= 2 else None
+        train_index, valid_index = split_validation(
+            len(rows), self.validation_fraction, seed, stratify=stratify
+        )
+        train = torch.as_tensor(train_index, device=device)
+        valid = torch.as_tensor(valid_index, device=device)
+        return (
+            ArrayDataset(rows[train], targets[train]),
+            ArrayDataset(rows[valid], targets[valid]),
+        )
+
+    @property
+    def encoder_(self) -> nn.Sequential:
+        """The fine-tuned encoder (a view of ``net_.module_.encoder``)."""
+        check_is_fitted(self)
+        return self.net_.module_.encoder
+
+    def _logits(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=FLOAT_DTYPES, reset=False)
+        module = self.net_.module_.eval()
+        device = next(module.parameters()).device
+        return apply_in_chunks(module, X, device).astype(np.float64)
+
+    def predict_proba(self, X):
+        """Return class probabilities.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+            Rows to classify.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probability of each class in ``classes_`` order.
+        """
+        return softmax(self._logits(X), axis=1)
+
+    def predict(self, X):
+        """Return the most probable class of each row.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+            Rows to classify.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted labels, from ``classes_``.
+        """
+        return self.classes_[np.argmax(self._logits(X), axis=1)]
+
+    def score(self, X, y, sample_weight=None):
+        """Return the accuracy on the labeled rows; rows with ``y == -1`` are skipped.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+            Rows to classify.
+        y : array-like of shape (n_samples,)
+            True labels; ``-1`` marks an unlabeled row, which is not scored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows.
+
+        Returns
+        -------
+        score : float
+            Accuracy over the labeled rows.
+        """
+        y = np.asarray(y)
+        labeled = ~unlabeled_mask(y)
+        if not labeled.any():
+            raise ValueError("score needs at least one labeled row (y != -1).")
+        if sample_weight is not None:
+            sample_weight = np.asarray(sample_weight)[labeled]
+        return accuracy_score(
+            y[labeled], self.predict(_take(X, labeled)), sample_weight=sample_weight
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = True
+        return tags
+
+
+def _take(X, mask):
+    """Return the rows of ``X`` (array, DataFrame or sparse) selected by ``mask``."""
+    if hasattr(X, "iloc"):
+        return X.iloc[np.flatnonzero(mask)]
+    if isinstance(X, list):
+        return [row for row, keep in zip(X, mask) if keep]
+    return X[mask]

@@ -1,0 +1,176 @@
+"""The skorch net both estimators train with, and MLP-style stopping rules."""
+
+import copy
+import math
+import warnings
+
+import numpy as np
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import Callback
+from skorch.helper import predefined_split
+from sklearn.exceptions import ConvergenceWarning
+
+from ._data import ArrayDataset, BatchIterator
+
+__all__ = ["SliceNet", "train_module"]
+
+
+class SliceNet(NeuralNet):
+    """A skorch ``NeuralNet`` whose batches are index slices of whole tensors.
+
+    Besides the fast batch path it keeps frozen parameters (``requires_grad`` is
+    False) out of the optimizer, and lets callbacks end training early by
+    setting ``stop_training_`` instead of raising ``KeyboardInterrupt``.
+    """
+
+    def __init__(self, module, *, shuffle_seed=0, **kwargs):
+        super().__init__(module, **kwargs)
+        self.shuffle_seed = shuffle_seed
+
+    def initialize(self):
+        """Initialise the net and its private shuffling generator."""
+        super().initialize()
+        self.shuffle_rng_ = np.random.default_rng(self.shuffle_seed)
+        return self
+
+    def get_iterator(self, dataset, training=False):
+        """Return a :class:`BatchIterator`, shuffled when training."""
+        return BatchIterator(
+            dataset, self.batch_size, shuffle=training, rng=self.shuffle_rng_
+        )
+
+    def get_all_learnable_params(self):
+        """Yield the trainable parameters only, so frozen ones never move."""
+        for name, parameter in self.module_.named_parameters():
+            if parameter.requires_grad:
+                yield name, parameter
+
+    def fit_loop(self, X, y=None, epochs=None, _routing_method="fit", **fit_params):
+        """Train for ``epochs`` epochs or until a callback sets ``stop_training_``."""
+        self.check_training_readiness()
+        epochs = self.max_epochs if epochs is None else epochs
+        dataset_train, dataset_valid = self.get_split_datasets(X, y)
+        epoch_kwargs = {"dataset_train": dataset_train, "dataset_valid": dataset_valid}
+        iterator_train = self.get_iterator(dataset_train, training=True)
+        iterator_valid = None
+        if dataset_valid is not None:
+            iterator_valid = self.get_iterator(dataset_valid, training=False)
+
+        self.stop_training_ = False
+        for _ in range(epochs):
+            self.notify("on_epoch_begin", **epoch_kwargs)
+            self.run_single_epoch(
+                iterator_train,
+                training=True,
+                prefix="train",
+                step_fn=self.train_step,
+                **fit_params,
+            )
+            self.run_single_epoch(
+                iterator_valid,
+                training=False,
+                prefix="valid",
+                step_fn=self.validation_step,
+                **fit_params,
+            )
+            self.notify("on_epoch_end", **epoch_kwargs)
+            if self.stop_training_:
+                break
+        return self
+
+
+class StoppingRule(Callback):
+    """Stop like scikit-learn's MLP: no improvement above ``tol`` for a while.
+
+    It watches the validation loss when there is a validation set (and then
+    restores the best weights at the end), the training loss otherwise. A loss
+    that stops being finite ends training with a ``ValueError``.
+    """
+
+    def __init__(self, monitor, tol, n_iter_no_change, restore_best):
+        self.monitor = monitor
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.restore_best = restore_best
+
+    def on_train_begin(self, net, **kwargs):
+        self.best_loss_ = math.inf
+        self.n_epochs_without_improvement_ = 0
+        self.best_state_ = None
+        self.converged_ = False
+
+    def on_epoch_end(self, net, **kwargs):
+        epoch = net.history[-1]
+        for key in ("train_loss", "valid_loss"):
+            if key in epoch and not math.isfinite(epoch[key]):
+                raise ValueError(
+                    f"The {key.replace('_', ' ')} became {epoch[key]} at epoch "
+                    f"{epoch['epoch']}: training diverged. Lower learning_rate_init, "
+                    "or scale the features (e.g. StandardScaler or MinMaxScaler)."
+                )
+        loss = epoch[self.monitor]
+        if loss < self.best_loss_ - self.tol:
+            self.n_epochs_without_improvement_ = 0
+            if self.restore_best:
+                self.best_state_ = copy.deepcopy(net.module_.state_dict())
+        else:
+            self.n_epochs_without_improvement_ += 1
+        self.best_loss_ = min(self.best_loss_, loss)
+        if self.n_epochs_without_improvement_ >= self.n_iter_no_change:
+            self.converged_ = True
+            net.stop_training_ = True
+
+    def on_train_end(self, net, **kwargs):
+        if self.restore_best and self.best_state_ is not None:
+            net.module_.load_state_dict(self.best_state_)
+
+
+def train_module(
+    estimator,
+    module,
+    criterion,
+    train_data: ArrayDataset,
+    valid_data: ArrayDataset | None,
+    *,
+    seed: int,
+    device: torch.device,
+    max_epochs: int | None = None,
+):
+    """Train ``module`` with the estimator's training parameters; return the net.
+
+    ``estimator`` supplies ``learning_rate_init``, ``alpha`` (L2 penalty, applied
+    as Adam's weight decay), ``batch_size``, ``max_iter``, ``tol``,
+    ``n_iter_no_change`` and ``verbose``. Warns ``ConvergenceWarning`` when
+    ``max_iter`` ends training before the stopping rule does.
+    """
+    stopping = StoppingRule(
+        monitor="train_loss" if valid_data is None else "valid_loss",
+        tol=estimator.tol,
+        n_iter_no_change=estimator.n_iter_no_change,
+        restore_best=valid_data is not None,
+    )
+    max_epochs = estimator.max_iter if max_epochs is None else max_epochs
+    net = SliceNet(
+        module,
+        criterion=criterion,
+        optimizer=torch.optim.Adam,
+        optimizer__weight_decay=estimator.alpha,
+        lr=estimator.learning_rate_init,
+        max_epochs=max_epochs,
+        batch_size=min(estimator.batch_size, len(train_data)),
+        train_split=None if valid_data is None else predefined_split(valid_data),
+        callbacks=[("stopping", stopping)],
+        shuffle_seed=seed,
+        verbose=estimator.verbose,
+        device=device,
+    )
+    net.fit(train_data, None)
+    if not stopping.converged_:
+        warnings.warn(
+            f"{type(estimator).__name__}: maximum iterations ({max_epochs}) reached "
+            "and the optimization hasn't converged yet.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    return net
