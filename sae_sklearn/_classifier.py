@@ -202,7 +202,7 @@ class PretrainedClassifier(ClassifierMixin, BaseEstimator):
         """
         X, y = validate_data(self, X, y, dtype=FLOAT_DTYPES)
         labeled = ~unlabeled_mask(y)
-        y_labeled = self._encode_labels(y, labeled)
+        classes, y_labeled = self._encode_labels(y, labeled)
         head_sizes = check_layer_sizes(
             self.head_hidden_layer_sizes, "head_hidden_layer_sizes", allow_empty=True
         )
@@ -210,21 +210,30 @@ class PretrainedClassifier(ClassifierMixin, BaseEstimator):
         pretrain_seed, finetune_seed = draw_seed(rng), draw_seed(rng)
         device = resolve_device(self.device)
 
-        self.pretrainer_ = self._fit_pretrainer(X, pretrain_seed) if self.pretrain else None
+        pretrainer = self._fit_pretrainer(X, pretrain_seed) if self.pretrain else None
+        architecture = _architecture(
+            self.pretrainer if pretrainer is None else pretrainer
+        )
         with seeded_torch(finetune_seed, device):
-            encoder = self._initial_encoder(X.shape[1]).to(device)
+            if pretrainer is None:
+                # Same architecture, fresh weights: the no-pretraining baseline.
+                encoder = architecture._build_module(X.shape[1]).encoder
+            else:
+                # A copy, so that fine-tuning never moves the pretrainer's weights.
+                encoder = copy.deepcopy(pretrainer.encoder_)
+            encoder = encoder.to(device)
             freeze_lowest_layers(encoder, n_frozen_layers(self.freeze, len(encoder)))
             module = EncoderClassifier(
                 encoder,
                 n_codings=encoder[-1][0].out_features,
-                n_classes=len(self.classes_),
+                n_classes=len(classes),
                 head_hidden_layer_sizes=head_sizes,
-                activation=self._architecture().activation,
+                activation=architecture.activation,
             )
             train_data, valid_data = self._fine_tuning_data(
                 X[labeled], y_labeled, finetune_seed, device
             )
-            self.net_ = train_module(
+            net = train_module(
                 self,
                 module,
                 nn.CrossEntropyLoss(),
@@ -233,13 +242,16 @@ class PretrainedClassifier(ClassifierMixin, BaseEstimator):
                 seed=finetune_seed,
                 device=device,
             )
-        self.history_ = self.net_.history
+        self.classes_ = classes
+        self.pretrainer_ = pretrainer
+        self.net_ = net
+        self.history_ = net.history
         self.loss_curve_ = list(self.history_[:, "train_loss"])
         self.n_iter_ = len(self.history_)
         return self
 
-    def _encode_labels(self, y, labeled) -> np.ndarray:
-        """Fit ``classes_`` on the labeled rows; return their class indices."""
+    def _encode_labels(self, y, labeled):
+        """Return the classes of the labeled rows and their class indices."""
         n_labeled = int(labeled.sum())
         if n_labeled == 0:
             raise ValueError(
@@ -254,15 +266,7 @@ class PretrainedClassifier(ClassifierMixin, BaseEstimator):
                 f"{type(self).__name__} needs labeled rows of at least 2 classes; "
                 f"all {n_labeled} labeled rows are of class {encoder.classes_[0]!r}."
             )
-        self.classes_ = encoder.classes_
-        return encoder.transform(y_labeled)
-
-    def _architecture(self):
-        """Return the pretrainer (or its wrapped estimator) defining the encoder."""
-        pretrainer = self.pretrainer_ if self.pretrain else self.pretrainer
-        if pretrainer is None:
-            return AutoencoderPretrainer()
-        return getattr(pretrainer, "estimator", pretrainer)
+        return encoder.classes_, encoder.transform(y_labeled)
 
     def _fit_pretrainer(self, X, seed: int):
         """Return a fitted pretrainer: the one given if fitted, else a fitted clone."""
@@ -285,18 +289,6 @@ class PretrainedClassifier(ClassifierMixin, BaseEstimator):
                 f"features but X has {X.shape[1]}."
             )
         return pretrainer
-
-    def _initial_encoder(self, n_features: int) -> nn.Sequential:
-        """Return the encoder to fine-tune: a deep copy, never the pretrainer's own."""
-        if self.pretrain:
-            return copy.deepcopy(self.pretrainer_.encoder_)
-        architecture = self._architecture()
-        if not hasattr(architecture, "_build_module"):
-            raise ValueError(
-                "pretrain=False needs an AutoencoderPretrainer to define the "
-                f"architecture; got {architecture!r}."
-            )
-        return architecture._build_module(n_features).encoder
 
     def _fine_tuning_data(self, X_labeled, y_labeled, seed, device):
         rows = as_float32_tensor(X_labeled).to(device)
@@ -356,7 +348,8 @@ class PretrainedClassifier(ClassifierMixin, BaseEstimator):
         y_pred : ndarray of shape (n_samples,)
             Predicted labels, from ``classes_``.
         """
-        return self.classes_[np.argmax(self._logits(X), axis=1)]
+        logits = self._logits(X)
+        return self.classes_[np.argmax(logits, axis=1)]
 
     def score(self, X, y, sample_weight=None):
         """Return the accuracy on the labeled rows; rows with ``y == -1`` are skipped.
@@ -389,6 +382,20 @@ class PretrainedClassifier(ClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = True
         return tags
+
+
+def _architecture(pretrainer):
+    """Return the estimator whose parameters define the encoder's architecture."""
+    if pretrainer is None:
+        return AutoencoderPretrainer()
+    # FrozenEstimator and similar wrappers keep the pretrainer as ``estimator``.
+    architecture = getattr(pretrainer, "estimator", pretrainer)
+    if not hasattr(architecture, "_build_module"):
+        raise ValueError(
+            "pretrainer must be an AutoencoderPretrainer (or a FrozenEstimator "
+            f"wrapping one); got {pretrainer!r}."
+        )
+    return architecture
 
 
 def _take(X, mask):

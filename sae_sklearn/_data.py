@@ -39,10 +39,7 @@ def unlabeled_mask(y) -> np.ndarray:
         return y == UNLABELED
     if y.dtype.kind == "O":
         return np.fromiter(
-            (
-                not isinstance(value, (str, bytes)) and value == UNLABELED
-                for value in y
-            ),
+            (not isinstance(value, (str, bytes)) and value == UNLABELED for value in y),
             dtype=bool,
             count=len(y),
         )

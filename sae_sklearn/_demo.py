@@ -1,4 +1,4 @@
-"""The demo: does pretraining help on digits with 5% of the labels?"""
+"""The demo: pretraining against baselines on digits with 5% of the labels."""
 
 import time
 import warnings

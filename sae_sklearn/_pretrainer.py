@@ -141,7 +141,10 @@ class AutoencoderPretrainer(
     """
 
     _parameter_constraints = {
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "output_activation": [StrOptions({"linear", "sigmoid"})],
         **TRAINING_PARAMETER_CONSTRAINTS,
@@ -208,7 +211,10 @@ class AutoencoderPretrainer(
             )
             index = torch.as_tensor(train_index, device=device)
             valid = torch.as_tensor(valid_index, device=device)
-            train_data, valid_data = ArrayDataset(rows[index]), ArrayDataset(rows[valid])
+            train_data, valid_data = (
+                ArrayDataset(rows[index]),
+                ArrayDataset(rows[valid]),
+            )
         with seeded_torch(seed, device):
             module = self._build_module(X.shape[1])
             self.net_ = train_module(
@@ -266,7 +272,9 @@ class AutoencoderPretrainer(
         def reconstruct(batch):
             codings = module.encoder(batch) if start_at_input else batch
             output = module.decoder(codings)
-            return torch.sigmoid(output) if self.output_activation == "sigmoid" else output
+            return (
+                torch.sigmoid(output) if self.output_activation == "sigmoid" else output
+            )
 
         return apply_in_chunks(reconstruct, codings_or_rows, self._device)
 

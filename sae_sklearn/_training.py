@@ -6,10 +6,10 @@ import warnings
 
 import numpy as np
 import torch
+from sklearn.exceptions import ConvergenceWarning
 from skorch import NeuralNet
 from skorch.callbacks import Callback
 from skorch.helper import predefined_split
-from sklearn.exceptions import ConvergenceWarning
 
 from ._data import ArrayDataset, BatchIterator
 
@@ -112,11 +112,13 @@ class StoppingRule(Callback):
         loss = epoch[self.monitor]
         if loss < self.best_loss_ - self.tol:
             self.n_epochs_without_improvement_ = 0
-            if self.restore_best:
-                self.best_state_ = copy.deepcopy(net.module_.state_dict())
         else:
             self.n_epochs_without_improvement_ += 1
-        self.best_loss_ = min(self.best_loss_, loss)
+        # As in MLP: any improvement is kept, only one above tol resets the count.
+        if loss < self.best_loss_:
+            self.best_loss_ = loss
+            if self.restore_best:
+                self.best_state_ = copy.deepcopy(net.module_.state_dict())
         if self.n_epochs_without_improvement_ >= self.n_iter_no_change:
             self.converged_ = True
             net.stop_training_ = True

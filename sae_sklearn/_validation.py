@@ -19,7 +19,5 @@ def check_layer_sizes(sizes, name: str, allow_empty: bool = False) -> tuple[int,
         raise ValueError(f"{name} must name at least one layer size; got ().")
     bad = [size for size in sizes if not isinstance(size, Integral) or size < 1]
     if bad or any(isinstance(size, bool) for size in sizes):
-        raise ValueError(
-            f"{name} must contain positive integers only; got {sizes!r}."
-        )
+        raise ValueError(f"{name} must contain positive integers only; got {sizes!r}.")
     return tuple(int(size) for size in sizes)
