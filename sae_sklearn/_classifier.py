@@ -71,10 +71,13 @@ class PretrainedClassifier(ClassifierMixin, BaseEstimator):
         L2 penalty (Adam's weight decay) during fine-tuning.
     batch_size : int, default=32
         Rows per minibatch (capped at the number of labeled training rows).
-    learning_rate_init : float, default=1e-3
-        Adam's learning rate during fine-tuning.
-    max_iter : int, default=200
-        Maximum number of fine-tuning epochs.
+    learning_rate_init : float, default=3e-3
+        Adam's learning rate during fine-tuning. With few labeled rows an epoch
+        is only a few steps: at 1e-3 a softmax head on a frozen encoder had not
+        converged after 200 epochs on digits with 70 labels.
+    max_iter : int, default=500
+        Maximum number of fine-tuning epochs (training usually stops earlier,
+        once the loss stops improving by ``tol``).
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the labeled rows (stratified when
         every class has two rows), stop when their loss stops improving and
@@ -157,8 +160,8 @@ class PretrainedClassifier(ClassifierMixin, BaseEstimator):
         head_hidden_layer_sizes=(),
         alpha=1e-4,
         batch_size=32,
-        learning_rate_init=1e-3,
-        max_iter=200,
+        learning_rate_init=3e-3,
+        max_iter=500,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
