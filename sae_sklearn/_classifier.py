@@ -267,7 +267,7 @@ class PretrainedClassifier(ClassifierMixin, BaseEstimator):
         if len(encoder.classes_) < 2:
             raise ValueError(
                 f"{type(self).__name__} needs labeled rows of at least 2 classes; "
-                f"all {n_labeled} labeled rows are of class {encoder.classes_[0]!r}."
+                f"got one class ({encoder.classes_[0]!r}) in {n_labeled} labeled rows."
             )
         return encoder.classes_, encoder.transform(y_labeled)
 

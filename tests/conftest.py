@@ -1,8 +1,14 @@
-import numpy as np
-import pytest
-from sklearn.datasets import load_digits
+import os
 
-from sae_sklearn import AutoencoderPretrainer
+# scikit-learn's array API check (numpy namespace) skips itself unless SciPy's
+# array API support is switched on before SciPy is first imported.
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from sklearn.datasets import load_digits  # noqa: E402
+
+from sae_sklearn import AutoencoderPretrainer  # noqa: E402
 
 
 @pytest.fixture(scope="session")
