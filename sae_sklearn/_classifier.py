@@ -4,6 +4,7 @@ import copy
 from numbers import Integral
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from scipy.special import softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
@@ -16,7 +17,13 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 from torch import nn
 
-from ._data import ArrayDataset, apply_in_chunks, as_float32_tensor, unlabeled_mask
+from ._data import (
+    ArrayDataset,
+    apply_in_chunks,
+    as_float32_tensor,
+    subset_rows,
+    unlabeled_mask,
+)
 from ._freezing import freeze_lowest_layers, n_frozen_layers
 from ._modules import EncoderClassifier
 from ._pretrainer import (
@@ -203,7 +210,7 @@ class PretrainedClassifier(ClassifierMixin, BaseEstimator):
         self : PretrainedClassifier
             The fitted classifier.
         """
-        X, y = validate_data(self, X, y, dtype=FLOAT_DTYPES)
+        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=FLOAT_DTYPES)
         labeled = ~unlabeled_mask(y)
         classes, y_labeled = self._encode_labels(y, labeled)
         head_sizes = check_layer_sizes(
@@ -234,7 +241,7 @@ class PretrainedClassifier(ClassifierMixin, BaseEstimator):
                 activation=architecture.activation,
             )
             train_data, valid_data = self._fine_tuning_data(
-                X[labeled], y_labeled, finetune_seed, device
+                X[np.flatnonzero(labeled)], y_labeled, finetune_seed, device
             )
             net = train_module(
                 self,
@@ -294,20 +301,22 @@ class PretrainedClassifier(ClassifierMixin, BaseEstimator):
         return pretrainer
 
     def _fine_tuning_data(self, X_labeled, y_labeled, seed, device):
-        rows = as_float32_tensor(X_labeled).to(device)
+        # Sparse rows stay sparse: each batch is densified on its own.
+        if sp.issparse(X_labeled):
+            rows = X_labeled
+        else:
+            rows = as_float32_tensor(X_labeled).to(device)
         targets = torch.as_tensor(y_labeled, dtype=torch.int64, device=device)
         if not self.early_stopping:
             return ArrayDataset(rows, targets), None
         _, counts = np.unique(y_labeled, return_counts=True)
         stratify = y_labeled if counts.min() >= 2 else None
         train_index, valid_index = split_validation(
-            len(rows), self.validation_fraction, seed, stratify=stratify
+            len(y_labeled), self.validation_fraction, seed, stratify=stratify
         )
-        train = torch.as_tensor(train_index, device=device)
-        valid = torch.as_tensor(valid_index, device=device)
         return (
-            ArrayDataset(rows[train], targets[train]),
-            ArrayDataset(rows[valid], targets[valid]),
+            ArrayDataset(subset_rows(rows, train_index), targets[train_index]),
+            ArrayDataset(subset_rows(rows, valid_index), targets[valid_index]),
         )
 
     @property
@@ -318,7 +327,7 @@ class PretrainedClassifier(ClassifierMixin, BaseEstimator):
 
     def _logits(self, X) -> np.ndarray:
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=FLOAT_DTYPES, reset=False)
+        X = validate_data(self, X, accept_sparse="csr", dtype=FLOAT_DTYPES, reset=False)
         module = self.net_.module_.eval()
         device = next(module.parameters()).device
         return apply_in_chunks(module, X, device).astype(np.float64)
@@ -384,6 +393,7 @@ class PretrainedClassifier(ClassifierMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = True
+        tags.input_tags.sparse = True
         return tags
 
 

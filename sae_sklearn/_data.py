@@ -17,6 +17,7 @@ __all__ = [
     "INFERENCE_CHUNK_SIZE",
     "apply_in_chunks",
     "as_float32_tensor",
+    "subset_rows",
     "unlabeled_mask",
 ]
 
@@ -52,17 +53,27 @@ def as_float32_tensor(X) -> torch.Tensor:
         return X.to(torch.float32)
     if sp.issparse(X):
         X = X.toarray()
-    return torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
+    array = np.ascontiguousarray(X, dtype=np.float32)
+    if not array.flags.writeable:
+        # torch cannot share memory with a read-only buffer (e.g. a memmap
+        # opened in "r" mode), so the block is copied.
+        array = array.copy()
+    return torch.from_numpy(array)
+
+
+def subset_rows(data, index: np.ndarray):
+    """Return rows ``index`` of ``data``, keeping its kind (tensor, sparse, array)."""
+    if isinstance(data, torch.Tensor):
+        return data[torch.as_tensor(index, device=data.device)]
+    return data[index]
 
 
 def _take_rows(data, index):
-    """Return rows ``index`` (a slice or an int array) of ``data`` as a tensor."""
+    """Return rows ``index`` (a slice or an index tensor) of ``data`` as a tensor."""
     if isinstance(data, torch.Tensor):
         return data[index]
     if isinstance(index, torch.Tensor):
-        # Sorted indices read memmaps and sparse matrices sequentially; the
-        # order of rows inside one batch does not matter to the optimiser.
-        index = np.sort(index.numpy())
+        index = index.numpy()
     return as_float32_tensor(data[index])
 
 
@@ -70,8 +81,8 @@ class ArrayDataset(torch.utils.data.Dataset):
     """Inputs ``X`` and targets ``y`` kept whole; :class:`BatchIterator` slices them.
 
     ``X`` is a float32 tensor, or an array that is only read batch by batch
-    (a memmap or a sparse matrix). Without ``y`` the targets are the inputs,
-    as an autoencoder needs.
+    (a memmap or a sparse matrix), densified one batch at a time. Without ``y``
+    the targets are the inputs, as an autoencoder needs.
     """
 
     def __init__(self, X, y=None):
@@ -86,6 +97,10 @@ class ArrayDataset(torch.utils.data.Dataset):
 
     def batch(self, index):
         """Return ``(X_batch, y_batch)`` for a slice or an index tensor."""
+        if isinstance(index, torch.Tensor) and not isinstance(self.X, torch.Tensor):
+            # Sorted indices read memmaps and sparse matrices sequentially; the
+            # order of rows inside one batch does not matter to the optimiser.
+            index = torch.sort(index).values
         X_batch = _take_rows(self.X, index)
         if self.y is None:
             return X_batch, X_batch

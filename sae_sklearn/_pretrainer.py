@@ -3,6 +3,7 @@
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import (
     BaseEstimator,
@@ -15,7 +16,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from torch import nn
 
-from ._data import ArrayDataset, apply_in_chunks, as_float32_tensor
+from ._data import ArrayDataset, apply_in_chunks, as_float32_tensor, subset_rows
 from ._modules import ACTIVATIONS, StackedAutoencoder
 from ._torch_utils import draw_seed, resolve_device, seeded_torch
 from ._training import train_module
@@ -199,22 +200,19 @@ class AutoencoderPretrainer(
         self : AutoencoderPretrainer
             The fitted transformer.
         """
-        X = validate_data(self, X, dtype=FLOAT_DTYPES)
+        X = validate_data(self, X, accept_sparse="csr", dtype=FLOAT_DTYPES)
         self._check_output_range(X)
         device = resolve_device(self.device)
         seed = draw_seed(self.random_state)
-        rows = as_float32_tensor(X).to(device)
+        # Sparse rows stay sparse: each batch is densified on its own.
+        rows = X if sp.issparse(X) else as_float32_tensor(X).to(device)
         train_data, valid_data = ArrayDataset(rows), None
         if self.early_stopping:
             train_index, valid_index = split_validation(
-                len(rows), self.validation_fraction, seed
+                X.shape[0], self.validation_fraction, seed
             )
-            index = torch.as_tensor(train_index, device=device)
-            valid = torch.as_tensor(valid_index, device=device)
-            train_data, valid_data = (
-                ArrayDataset(rows[index]),
-                ArrayDataset(rows[valid]),
-            )
+            train_data = ArrayDataset(subset_rows(rows, train_index))
+            valid_data = ArrayDataset(subset_rows(rows, valid_index))
         with seeded_torch(seed, device):
             module = self._build_module(X.shape[1])
             self.net_ = train_module(
@@ -265,18 +263,9 @@ class AutoencoderPretrainer(
     def _n_features_out(self) -> int:
         return self.encoder_[-1][0].out_features
 
-    def _reconstruct(self, codings_or_rows, start_at_input: bool):
-        module = self.net_.module_
-        module.eval()
-
-        def reconstruct(batch):
-            codings = module.encoder(batch) if start_at_input else batch
-            output = module.decoder(codings)
-            return (
-                torch.sigmoid(output) if self.output_activation == "sigmoid" else output
-            )
-
-        return apply_in_chunks(reconstruct, codings_or_rows, self._device)
+    def _decode(self, codings: torch.Tensor) -> torch.Tensor:
+        output = self.net_.module_.decoder(codings)
+        return torch.sigmoid(output) if self.output_activation == "sigmoid" else output
 
     def transform(self, X):
         """Return the codings of ``X``.
@@ -292,7 +281,7 @@ class AutoencoderPretrainer(
             Top encoder layer's activations, in X's float dtype.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=FLOAT_DTYPES, reset=False)
+        X = validate_data(self, X, accept_sparse="csr", dtype=FLOAT_DTYPES, reset=False)
         encoder = self.encoder_.eval()
         return apply_in_chunks(encoder, X, self._device).astype(X.dtype, copy=False)
 
@@ -310,14 +299,15 @@ class AutoencoderPretrainer(
             Decoded rows (after the output activation), in the codings' dtype.
         """
         check_is_fitted(self)
-        codings = check_array(X, dtype=FLOAT_DTYPES)
+        codings = check_array(X, accept_sparse="csr", dtype=FLOAT_DTYPES)
         if codings.shape[1] != self._n_features_out:
             raise ValueError(
                 f"inverse_transform expects codings with {self._n_features_out} "
                 f"columns (the size of the top encoder layer); got "
                 f"{codings.shape[1]}."
             )
-        reconstructed = self._reconstruct(codings, start_at_input=False)
+        self.net_.module_.eval()
+        reconstructed = apply_in_chunks(self._decode, codings, self._device)
         return reconstructed.astype(codings.dtype, copy=False)
 
     def score_samples(self, X):
@@ -334,10 +324,13 @@ class AutoencoderPretrainer(
             Higher is better; unusual rows score low.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=FLOAT_DTYPES, reset=False)
-        reconstructed = self._reconstruct(X, start_at_input=True)
-        original = X.toarray() if hasattr(X, "toarray") else X
-        return -np.mean((original - reconstructed) ** 2, axis=1, dtype=np.float64)
+        X = validate_data(self, X, accept_sparse="csr", dtype=FLOAT_DTYPES, reset=False)
+        module = self.net_.module_.eval()
+
+        def squared_errors(rows):
+            return ((rows - self._decode(module.encoder(rows))) ** 2).mean(dim=1)
+
+        return -apply_in_chunks(squared_errors, X, self._device).astype(np.float64)
 
     def score(self, X, y=None):
         """Return the negative mean squared reconstruction error of ``X``.
@@ -359,4 +352,5 @@ class AutoencoderPretrainer(
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.input_tags.sparse = True
         return tags
