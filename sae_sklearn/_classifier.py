@@ -4,7 +4,6 @@ import copy
 from numbers import Integral
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 from scipy.special import softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
@@ -20,8 +19,7 @@ from torch import nn
 from ._data import (
     ArrayDataset,
     apply_in_chunks,
-    as_float32_tensor,
-    subset_rows,
+    as_training_rows,
     unlabeled_mask,
 )
 from ._freezing import freeze_lowest_layers, n_frozen_layers
@@ -301,23 +299,16 @@ class PretrainedClassifier(ClassifierMixin, BaseEstimator):
         return pretrainer
 
     def _fine_tuning_data(self, X_labeled, y_labeled, seed, device):
-        # Sparse rows stay sparse: each batch is densified on its own.
-        if sp.issparse(X_labeled):
-            rows = X_labeled
-        else:
-            rows = as_float32_tensor(X_labeled).to(device)
         targets = torch.as_tensor(y_labeled, dtype=torch.int64, device=device)
+        data = ArrayDataset(as_training_rows(X_labeled, device), targets)
         if not self.early_stopping:
-            return ArrayDataset(rows, targets), None
+            return data, None
         _, counts = np.unique(y_labeled, return_counts=True)
         stratify = y_labeled if counts.min() >= 2 else None
         train_index, valid_index = split_validation(
-            len(y_labeled), self.validation_fraction, seed, stratify=stratify
+            len(data), self.validation_fraction, seed, stratify=stratify
         )
-        return (
-            ArrayDataset(subset_rows(rows, train_index), targets[train_index]),
-            ArrayDataset(subset_rows(rows, valid_index), targets[valid_index]),
-        )
+        return data.subset(train_index), data.subset(valid_index)
 
     @property
     def encoder_(self) -> nn.Sequential:

@@ -2,10 +2,12 @@
 
 Batches are index slices of whole arrays rather than rows collated one by one
 through a ``DataLoader``: for small tabular rows the per-row path costs more
-than the network itself.
+than the network itself. In-memory rows live in one tensor; memmaps and sparse
+matrices stay where they are and are read (densified) one batch at a time.
 """
 
 import math
+import mmap
 
 import numpy as np
 import scipy.sparse as sp
@@ -17,7 +19,9 @@ __all__ = [
     "INFERENCE_CHUNK_SIZE",
     "apply_in_chunks",
     "as_float32_tensor",
-    "subset_rows",
+    "as_training_rows",
+    "is_memmap",
+    "scan_in_chunks",
     "unlabeled_mask",
 ]
 
@@ -61,50 +65,98 @@ def as_float32_tensor(X) -> torch.Tensor:
     return torch.from_numpy(array)
 
 
-def subset_rows(data, index: np.ndarray):
-    """Return rows ``index`` of ``data``, keeping its kind (tensor, sparse, array)."""
-    if isinstance(data, torch.Tensor):
-        return data[torch.as_tensor(index, device=data.device)]
-    return data[index]
+def _shared_memmap(X):
+    """Return the ``np.memmap`` behind ``X`` if its pages can be released, else None.
+
+    Copy-on-write maps (mode "c") are excluded: releasing their pages would
+    discard the caller's in-memory changes.
+    """
+    while isinstance(X, np.ndarray):
+        if isinstance(X, np.memmap) and getattr(X, "_mmap", None) is not None:
+            return X if X.mode in ("r", "r+", "w+") else None
+        X = X.base
+    return None
 
 
-def _take_rows(data, index):
-    """Return rows ``index`` (a slice or an index tensor) of ``data`` as a tensor."""
-    if isinstance(data, torch.Tensor):
-        return data[index]
-    if isinstance(index, torch.Tensor):
-        index = index.numpy()
-    return as_float32_tensor(data[index])
+def is_memmap(X) -> bool:
+    """Whether ``X`` is backed by a shared memmap, read batch by batch."""
+    return _shared_memmap(X) is not None
+
+
+def as_training_rows(X, device: torch.device):
+    """Return ``X`` ready for :class:`ArrayDataset`: a tensor, or X itself.
+
+    In-memory arrays become one float32 tensor on ``device`` (the fast path);
+    memmaps and sparse matrices are left as they are and read per batch.
+    """
+    if sp.issparse(X) or is_memmap(X):
+        return X
+    return as_float32_tensor(X).to(device)
 
 
 class ArrayDataset(torch.utils.data.Dataset):
     """Inputs ``X`` and targets ``y`` kept whole; :class:`BatchIterator` slices them.
 
-    ``X`` is a float32 tensor, or an array that is only read batch by batch
-    (a memmap or a sparse matrix), densified one batch at a time. Without ``y``
-    the targets are the inputs, as an autoencoder needs.
+    Parameters
+    ----------
+    X : torch.Tensor, numpy array (e.g. a memmap) or sparse matrix
+        All rows. Anything but a tensor is densified one batch at a time.
+    y : torch.Tensor or None
+        Targets aligned with the rows of ``X``; None means the inputs are the
+        targets, as an autoencoder needs.
+    rows : ndarray of int or None
+        The rows of ``X`` (and ``y``) that form this dataset, e.g. a training
+        or validation split; None means all of them. Keeping the index instead
+        of a copy is what lets a split of a memmap stay on disk.
     """
 
-    def __init__(self, X, y=None):
+    def __init__(self, X, y=None, rows=None):
         self.X = X
         self.y = y
+        self.rows = None if rows is None else np.asarray(rows)
+        self._memmap = _shared_memmap(X)
 
     def __len__(self):
-        return self.X.shape[0]
+        return self.X.shape[0] if self.rows is None else len(self.rows)
+
+    def subset(self, rows: np.ndarray) -> "ArrayDataset":
+        """Return the dataset of ``rows`` (positions in this dataset).
+
+        Tensors are copied (contiguous batches are fastest); other inputs keep
+        a row index so that nothing is read before it is needed.
+        """
+        if self.rows is not None:
+            rows = self.rows[rows]
+        if isinstance(self.X, torch.Tensor):
+            index = torch.as_tensor(rows, device=self.X.device)
+            y = None if self.y is None else self.y[index.to(self.y.device)]
+            return ArrayDataset(self.X[index], y)
+        return ArrayDataset(self.X, self.y, rows=rows)
 
     def __getitem__(self, index):
         return self.batch(index)
 
     def batch(self, index):
-        """Return ``(X_batch, y_batch)`` for a slice or an index tensor."""
-        if isinstance(index, torch.Tensor) and not isinstance(self.X, torch.Tensor):
-            # Sorted indices read memmaps and sparse matrices sequentially; the
-            # order of rows inside one batch does not matter to the optimiser.
-            index = torch.sort(index).values
-        X_batch = _take_rows(self.X, index)
+        """Return ``(X_batch, y_batch)`` for a slice or a sorted index tensor."""
+        if self.rows is not None:
+            index = self.rows[index.cpu().numpy() if torch.is_tensor(index) else index]
+        X_batch = self._read(index)
         if self.y is None:
             return X_batch, X_batch
         return X_batch, self.y[index]
+
+    def _read(self, index) -> torch.Tensor:
+        if isinstance(self.X, torch.Tensor):
+            return self.X[index]
+        if torch.is_tensor(index):
+            index = index.numpy()
+        block = as_float32_tensor(self.X[index])
+        if self._memmap is not None and hasattr(mmap, "MADV_DONTNEED"):
+            # The block is copied; dropping the map's pages keeps the resident
+            # memory at about one batch however large the file is. The pages
+            # stay in the page cache, so the next read of them is cheap.
+            self._memmap._mmap.madvise(mmap.MADV_DONTNEED)
+        return block
 
 
 class BatchIterator:
@@ -113,7 +165,8 @@ class BatchIterator:
     Every row is seen exactly once per pass; with ``shuffle`` the order is a
     permutation drawn from ``rng`` (a ``numpy.random.Generator``), and the last
     batch keeps the remaining rows even when there are fewer than
-    ``batch_size``.
+    ``batch_size``. The indices of a shuffled batch are sorted: disk reads
+    become sequential and every kind of input yields the very same batches.
     """
 
     def __init__(self, dataset: ArrayDataset, batch_size: int, shuffle=False, rng=None):
@@ -127,15 +180,15 @@ class BatchIterator:
 
     def __iter__(self):
         n_rows = len(self.dataset)
-        order = None
-        if self.shuffle:
-            order = torch.from_numpy(self.rng.permutation(n_rows))
-            if isinstance(self.dataset.X, torch.Tensor):
-                order = order.to(self.dataset.X.device)
-        for start in range(0, n_rows, self.batch_size):
-            stop = min(start + self.batch_size, n_rows)
-            index = slice(start, stop) if order is None else order[start:stop]
-            yield self.dataset.batch(index)
+        if not self.shuffle:
+            for start in range(0, n_rows, self.batch_size):
+                yield self.dataset.batch(slice(start, start + self.batch_size))
+            return
+        order = torch.from_numpy(self.rng.permutation(n_rows))
+        if isinstance(self.dataset.X, torch.Tensor) and self.dataset.rows is None:
+            order = order.to(self.dataset.X.device)
+        for batch_order in torch.split(order, self.batch_size):
+            yield self.dataset.batch(torch.sort(batch_order).values)
 
 
 def apply_in_chunks(function, X, device: torch.device) -> np.ndarray:
@@ -143,13 +196,12 @@ def apply_in_chunks(function, X, device: torch.device) -> np.ndarray:
 
     Rows go through in fixed-size, zero-padded chunks with gradients off, so the
     result for a row does not depend on the other rows (see
-    ``INFERENCE_CHUNK_SIZE``) and memory stays bounded.
+    ``INFERENCE_CHUNK_SIZE``) and memory stays bounded, memmaps included.
     """
-    n_rows = X.shape[0]
+    dataset = ArrayDataset(X)
     outputs = []
     with torch.no_grad():
-        for start in range(0, n_rows, INFERENCE_CHUNK_SIZE):
-            chunk = _take_rows(X, slice(start, start + INFERENCE_CHUNK_SIZE))
+        for chunk, _ in BatchIterator(dataset, INFERENCE_CHUNK_SIZE):
             n_chunk_rows = chunk.shape[0]
             if n_chunk_rows < INFERENCE_CHUNK_SIZE:
                 padding = chunk.new_zeros(
@@ -159,3 +211,23 @@ def apply_in_chunks(function, X, device: torch.device) -> np.ndarray:
             result = function(chunk.to(device))[:n_chunk_rows]
             outputs.append(result.cpu())
     return torch.cat(outputs).numpy()
+
+
+def scan_in_chunks(X) -> tuple[float, float]:
+    """Return the min and max of ``X``, read chunk by chunk; reject NaN and inf.
+
+    The whole-array checks of scikit-learn would page an entire memmap into
+    memory; this reads it the way training does.
+    """
+    dataset = ArrayDataset(X)
+    low, high = math.inf, -math.inf
+    for start in range(0, X.shape[0], INFERENCE_CHUNK_SIZE):
+        chunk, _ = dataset.batch(slice(start, start + INFERENCE_CHUNK_SIZE))
+        if not torch.isfinite(chunk).all():
+            raise ValueError(
+                f"Input X contains NaN or infinity (in rows {start} to "
+                f"{start + chunk.shape[0] - 1})."
+            )
+        low = min(low, chunk.min().item())
+        high = max(high, chunk.max().item())
+    return low, high

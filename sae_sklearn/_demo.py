@@ -11,8 +11,9 @@ from sklearn.model_selection import train_test_split
 
 from ._classifier import PretrainedClassifier
 from ._pretrainer import AutoencoderPretrainer
+from .evaluation import hide_labels
 
-__all__ = ["hide_labels", "run_demo"]
+__all__ = ["run_demo"]
 
 MODELS = (
     "logistic regression (labeled rows)",
@@ -20,20 +21,6 @@ MODELS = (
     "pretrained + frozen encoder",
     "pretrained + fine-tuned encoder",
 )
-
-
-def hide_labels(y, fraction: float, random_state) -> np.ndarray:
-    """Return a copy of ``y`` with all but ``fraction`` of the labels set to -1.
-
-    The kept rows are stratified and include at least one row of every class.
-    """
-    rng = np.random.default_rng(random_state)
-    keep = np.zeros(len(y), dtype=bool)
-    for label in np.unique(y):
-        rows = np.flatnonzero(y == label)
-        n_keep = max(1, round(fraction * len(rows)))
-        keep[rng.choice(rows, size=n_keep, replace=False)] = True
-    return np.where(keep, y, -1)
 
 
 def _scores_for_seed(X, y, label_fraction, seed):

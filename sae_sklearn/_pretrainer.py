@@ -3,7 +3,6 @@
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 from sklearn.base import (
     BaseEstimator,
@@ -16,10 +15,16 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from torch import nn
 
-from ._data import ArrayDataset, apply_in_chunks, as_float32_tensor, subset_rows
+from ._data import (
+    ArrayDataset,
+    apply_in_chunks,
+    as_training_rows,
+    is_memmap,
+    scan_in_chunks,
+)
 from ._modules import ACTIVATIONS, StackedAutoencoder
 from ._torch_utils import draw_seed, resolve_device, seeded_torch
-from ._training import train_module
+from ._training import build_net, train_module
 from ._validation import check_layer_sizes
 
 __all__ = ["AutoencoderPretrainer"]
@@ -191,7 +196,8 @@ class AutoencoderPretrainer(
         Parameters
         ----------
         X : array-like or sparse matrix of shape (n_samples, n_features)
-            Training rows, labeled or not.
+            Training rows, labeled or not. A ``numpy.memmap`` (or a sparse
+            matrix) is read one batch at a time, never copied whole.
         y : Ignored
             Present for API consistency; rows marked ``y == -1`` are data too.
 
@@ -200,34 +206,98 @@ class AutoencoderPretrainer(
         self : AutoencoderPretrainer
             The fitted transformer.
         """
-        X = validate_data(self, X, accept_sparse="csr", dtype=FLOAT_DTYPES)
-        self._check_output_range(X)
+        X = self._validate_rows(X, reset=True)
         device = resolve_device(self.device)
         seed = draw_seed(self.random_state)
-        # Sparse rows stay sparse: each batch is densified on its own.
-        rows = X if sp.issparse(X) else as_float32_tensor(X).to(device)
-        train_data, valid_data = ArrayDataset(rows), None
+        train_data, valid_data = ArrayDataset(as_training_rows(X, device)), None
         if self.early_stopping:
             train_index, valid_index = split_validation(
-                X.shape[0], self.validation_fraction, seed
+                len(train_data), self.validation_fraction, seed
             )
-            train_data = ArrayDataset(subset_rows(rows, train_index))
-            valid_data = ArrayDataset(subset_rows(rows, valid_index))
+            train_data, valid_data = (
+                train_data.subset(train_index),
+                train_data.subset(valid_index),
+            )
         with seeded_torch(seed, device):
-            module = self._build_module(X.shape[1])
             self.net_ = train_module(
                 self,
-                module,
+                self._build_module(X.shape[1]),
                 self._criterion(),
                 train_data,
                 valid_data,
                 seed=seed,
                 device=device,
             )
+        self._record_history()
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train one more epoch on the chunk ``X`` (out-of-core learning).
+
+        The first call builds the autoencoder; later calls continue training
+        it, with the optimizer's state kept between chunks.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+            A chunk of training rows (a ``numpy.memmap`` works too).
+        y : Ignored
+            Present for API consistency.
+
+        Returns
+        -------
+        self : AutoencoderPretrainer
+            The updated transformer.
+        """
+        first_call = not hasattr(self, "net_")
+        X = self._validate_rows(X, reset=first_call)
+        device = resolve_device(self.device)
+        if first_call:
+            self._seed = draw_seed(self.random_state)
+            with seeded_torch(self._seed, device):
+                module = self._build_module(X.shape[1])
+                self.net_ = build_net(
+                    self,
+                    module,
+                    self._criterion(),
+                    valid_data=None,
+                    seed=self._seed,
+                    device=device,
+                ).initialize()
+        # A different seed per chunk, so that dropout-style noise differs.
+        with seeded_torch(self._seed + len(self.net_.history), device):
+            self.net_.partial_fit(ArrayDataset(as_training_rows(X, device)), epochs=1)
+        self._record_history()
+        return self
+
+    def _validate_rows(self, X, reset: bool):
+        """Validate ``X`` once, without ever paging a whole memmap into memory."""
+        on_disk = is_memmap(X)
+        X = validate_data(
+            self,
+            X,
+            accept_sparse="csr",
+            dtype=FLOAT_DTYPES,
+            reset=reset,
+            ensure_all_finite=not on_disk,
+        )
+        if on_disk:
+            low, high = scan_in_chunks(X)
+        elif self.output_activation == "sigmoid":
+            low, high = X.min(), X.max()
+        if self.output_activation == "sigmoid" and (low < 0 or high > 1):
+            raise ValueError(
+                "output_activation='sigmoid' reconstructs values in [0, 1], but X "
+                f"ranges over [{low:.3g}, {high:.3g}]. Scale X with "
+                "MinMaxScaler or use output_activation='linear'."
+            )
+        return X
+
+    def _record_history(self):
         self.history_ = self.net_.history
         self.loss_curve_ = list(self.history_[:, "train_loss"])
         self.n_iter_ = len(self.history_)
-        return self
 
     def _build_module(self, n_features: int) -> StackedAutoencoder:
         """Return a freshly initialised autoencoder for ``n_features`` inputs."""
@@ -238,14 +308,6 @@ class AutoencoderPretrainer(
         if self.output_activation == "sigmoid":
             return nn.BCEWithLogitsLoss()
         return nn.MSELoss()
-
-    def _check_output_range(self, X):
-        if self.output_activation == "sigmoid" and (X.min() < 0 or X.max() > 1):
-            raise ValueError(
-                "output_activation='sigmoid' reconstructs values in [0, 1], but X "
-                f"ranges over [{X.min():.3g}, {X.max():.3g}]. Scale X with "
-                "MinMaxScaler or use output_activation='linear'."
-            )
 
     @property
     def encoder_(self) -> nn.Sequential:
@@ -281,7 +343,7 @@ class AutoencoderPretrainer(
             Top encoder layer's activations, in X's float dtype.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse="csr", dtype=FLOAT_DTYPES, reset=False)
+        X = self._validate_rows(X, reset=False)
         encoder = self.encoder_.eval()
         return apply_in_chunks(encoder, X, self._device).astype(X.dtype, copy=False)
 
@@ -324,7 +386,7 @@ class AutoencoderPretrainer(
             Higher is better; unusual rows score low.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse="csr", dtype=FLOAT_DTYPES, reset=False)
+        X = self._validate_rows(X, reset=False)
         module = self.net_.module_.eval()
 
         def squared_errors(rows):

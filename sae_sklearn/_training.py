@@ -13,7 +13,7 @@ from skorch.helper import predefined_split
 
 from ._data import ArrayDataset, BatchIterator
 
-__all__ = ["SliceNet", "train_module"]
+__all__ = ["SliceNet", "build_net", "train_module"]
 
 
 class SliceNet(NeuralNet):
@@ -128,6 +128,44 @@ class StoppingRule(Callback):
             net.module_.load_state_dict(self.best_state_)
 
 
+def build_net(
+    estimator,
+    module,
+    criterion,
+    *,
+    valid_data: ArrayDataset | None,
+    seed: int,
+    device: torch.device,
+    max_epochs: int | None = None,
+) -> SliceNet:
+    """Return an uninitialised net with the estimator's training parameters.
+
+    ``estimator`` supplies ``learning_rate_init``, ``alpha`` (L2 penalty, applied
+    as Adam's weight decay), ``batch_size``, ``max_iter``, ``tol``,
+    ``n_iter_no_change`` and ``verbose``.
+    """
+    stopping = StoppingRule(
+        monitor="train_loss" if valid_data is None else "valid_loss",
+        tol=estimator.tol,
+        n_iter_no_change=estimator.n_iter_no_change,
+        restore_best=valid_data is not None,
+    )
+    return SliceNet(
+        module,
+        criterion=criterion,
+        optimizer=torch.optim.Adam,
+        optimizer__weight_decay=estimator.alpha,
+        lr=estimator.learning_rate_init,
+        max_epochs=estimator.max_iter if max_epochs is None else max_epochs,
+        batch_size=estimator.batch_size,
+        train_split=None if valid_data is None else predefined_split(valid_data),
+        callbacks=[("stopping", stopping)],
+        shuffle_seed=seed,
+        verbose=estimator.verbose,
+        device=str(device),
+    )
+
+
 def train_module(
     estimator,
     module,
@@ -138,40 +176,26 @@ def train_module(
     seed: int,
     device: torch.device,
     max_epochs: int | None = None,
-):
+) -> SliceNet:
     """Train ``module`` with the estimator's training parameters; return the net.
 
-    ``estimator`` supplies ``learning_rate_init``, ``alpha`` (L2 penalty, applied
-    as Adam's weight decay), ``batch_size``, ``max_iter``, ``tol``,
-    ``n_iter_no_change`` and ``verbose``. Warns ``ConvergenceWarning`` when
-    ``max_iter`` ends training before the stopping rule does.
+    Warns ``ConvergenceWarning`` when ``max_iter`` ends training before the
+    stopping rule does.
     """
-    stopping = StoppingRule(
-        monitor="train_loss" if valid_data is None else "valid_loss",
-        tol=estimator.tol,
-        n_iter_no_change=estimator.n_iter_no_change,
-        restore_best=valid_data is not None,
-    )
-    max_epochs = estimator.max_iter if max_epochs is None else max_epochs
-    net = SliceNet(
+    net = build_net(
+        estimator,
         module,
-        criterion=criterion,
-        optimizer=torch.optim.Adam,
-        optimizer__weight_decay=estimator.alpha,
-        lr=estimator.learning_rate_init,
-        max_epochs=max_epochs,
-        batch_size=min(estimator.batch_size, len(train_data)),
-        train_split=None if valid_data is None else predefined_split(valid_data),
-        callbacks=[("stopping", stopping)],
-        shuffle_seed=seed,
-        verbose=estimator.verbose,
+        criterion,
+        valid_data=valid_data,
+        seed=seed,
         device=device,
+        max_epochs=max_epochs,
     )
     net.fit(train_data, None)
-    if not stopping.converged_:
+    if not dict(net.callbacks_)["stopping"].converged_:
         warnings.warn(
-            f"{type(estimator).__name__}: maximum iterations ({max_epochs}) reached "
-            "and the optimization hasn't converged yet.",
+            f"{type(estimator).__name__}: maximum iterations ({net.max_epochs}) "
+            "reached and the optimization hasn't converged yet.",
             ConvergenceWarning,
             stacklevel=3,
         )

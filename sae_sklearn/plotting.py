@@ -21,7 +21,12 @@ from ._classifier import PretrainedClassifier
 from ._data import unlabeled_mask
 from ._pretrainer import AutoencoderPretrainer
 
-__all__ = ["plot_codings", "plot_history", "plot_reconstructions"]
+__all__ = [
+    "plot_codings",
+    "plot_history",
+    "plot_label_efficiency",
+    "plot_reconstructions",
+]
 
 UNLABELED_COLOR = "0.7"  # a light grey, kept out of the class colours
 
@@ -360,3 +365,107 @@ def _class_colors(n_classes: int) -> list:
         colors[7] = (0.0, 0.0, 0.0)  # tab10's grey would read as "unlabeled"
         return colors[:n_classes]
     return list(mpl.colormaps["turbo"](np.linspace(0.05, 0.95, n_classes)))
+
+
+def plot_label_efficiency(result, ax=None):
+    """Plot test scores against the number of labeled rows, one line per model.
+
+    Each model's mean score over the repeats is drawn with markers, on a
+    logarithmic axis of labeled training rows, inside a band of plus or minus
+    one standard deviation.
+
+    Parameters
+    ----------
+    result : pandas.DataFrame or sklearn.utils.Bunch
+        The result of :func:`~sae_sklearn.evaluation.label_efficiency_curve`
+        (columns ``n_labeled``, ``model``, ``mean`` and ``std`` are used).
+    ax : matplotlib Axes, default=None
+        Where to draw. None creates a new figure.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+        The Axes drawn on.
+
+    See Also
+    --------
+    sae_sklearn.evaluation.label_efficiency_curve : Computes ``result``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sae_sklearn import AutoencoderPretrainer, PretrainedClassifier
+    >>> from sae_sklearn.evaluation import label_efficiency_curve
+    >>> from sae_sklearn.plotting import plot_label_efficiency
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = PretrainedClassifier(
+    ...     AutoencoderPretrainer((32,), max_iter=5), max_iter=20, random_state=0
+    ... )
+    >>> result = label_efficiency_curve(
+    ...     clf, X[:300] / 16, y[:300], fractions=[0.1, 1.0], n_repeats=2,
+    ...     random_state=0,
+    ... )
+    >>> ax = plot_label_efficiency(result)
+    >>> [text.get_text() for text in ax.get_legend().get_texts()]
+    ['PretrainedClassifier', 'no pretraining', 'logistic regression']
+    >>> import matplotlib.pyplot as plt
+    >>> plt.show()  # doctest: +SKIP
+    """
+    columns = _label_efficiency_columns(result)
+    plt = _import_pyplot()
+    from matplotlib.ticker import NullLocator
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 4.5), layout="constrained")
+    n_labeled, models = columns["n_labeled"], columns["model"]
+    for model in dict.fromkeys(models):  # models in order of appearance
+        rows = np.flatnonzero(models == model)
+        rows = rows[np.argsort(n_labeled[rows], kind="stable")]
+        mean, std = columns["mean"][rows], columns["std"][rows]
+        (line,) = ax.plot(n_labeled[rows], mean, marker="o", label=str(model))
+        ax.fill_between(
+            n_labeled[rows],
+            mean - std,
+            mean + std,
+            color=line.get_color(),
+            alpha=0.2,
+            linewidth=0,
+        )
+    ax.set_xscale("log")
+    # The measured label counts as ticks: powers of ten say little here.
+    ticks = np.unique(n_labeled)
+    ax.set_xticks(ticks, labels=[f"{tick:g}" for tick in ticks])
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set(
+        xlabel="labeled training rows (log scale)",
+        ylabel=_label_efficiency_ylabel(result),
+    )
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return ax
+
+
+def _label_efficiency_columns(result) -> dict:
+    """Return the columns of a label-efficiency result as numpy arrays."""
+    needed = ("n_labeled", "model", "mean", "std")
+    missing = [name for name in needed if name not in result]
+    if missing:
+        raise ValueError(
+            "plot_label_efficiency needs the result of label_efficiency_curve, "
+            f"with columns {', '.join(needed)}; missing {', '.join(missing)}."
+        )
+    return {
+        "n_labeled": np.asarray(result["n_labeled"], dtype=float),
+        "model": np.asarray(result["model"], dtype=object),
+        "mean": np.asarray(result["mean"], dtype=float),
+        "std": np.asarray(result["std"], dtype=float),
+    }
+
+
+def _label_efficiency_ylabel(result) -> str:
+    """Return e.g. "test accuracy (mean ± std over 3 repeats)"."""
+    info = getattr(result, "attrs", result)  # DataFrame attrs, or Bunch entries
+    label = f"test {info.get('scoring', 'score')}"
+    if info.get("n_repeats") is None:
+        return f"{label} (mean ± std)"
+    return f"{label} (mean ± std over {info['n_repeats']} repeats)"
