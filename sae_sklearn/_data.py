@@ -7,7 +7,7 @@ matrices stay where they are and are read (densified) one batch at a time.
 """
 
 import math
-import mmap
+import os
 
 import numpy as np
 import scipy.sparse as sp
@@ -65,22 +65,65 @@ def as_float32_tensor(X) -> torch.Tensor:
     return torch.from_numpy(array)
 
 
-def _shared_memmap(X):
-    """Return the ``np.memmap`` behind ``X`` if its pages can be released, else None.
-
-    Copy-on-write maps (mode "c") are excluded: releasing their pages would
-    discard the caller's in-memory changes.
-    """
+def _memmap_base(X):
+    """Return the ``np.memmap`` whose file holds the data of ``X``, or None."""
     while isinstance(X, np.ndarray):
-        if isinstance(X, np.memmap) and getattr(X, "_mmap", None) is not None:
-            return X if X.mode in ("r", "r+", "w+") else None
+        if isinstance(X, np.memmap) and getattr(X, "filename", None):
+            return X
         X = X.base
     return None
 
 
+class FileRows:
+    """Read rows of a memmapped array with ``pread``: copied, never mapped.
+
+    Reading through the map would make every touched page resident, and with
+    large page-cache folios a batch of random rows maps hundreds of megabytes.
+    ``pread`` copies just the rows into a fresh buffer at the same speed.
+    Copy-on-write maps (mode "c") are read through the map, so the caller's
+    in-memory changes are seen.
+    """
+
+    def __init__(self, array: np.ndarray, memmap: np.memmap):
+        start = array.__array_interface__["data"][0]
+        self.path = memmap.filename
+        self.offset = memmap.offset + start - memmap.__array_interface__["data"][0]
+        self.row_bytes = array.strides[0]
+        self.shape_tail = array.shape[1:]
+        self.dtype = array.dtype
+
+    @classmethod
+    def of(cls, X) -> "FileRows | None":
+        """Return a reader for ``X`` if it is a readable memmap, else None."""
+        memmap = _memmap_base(X)
+        if (
+            memmap is None
+            or memmap.mode == "c"
+            or not hasattr(os, "preadv")
+            or not X.flags.c_contiguous
+        ):
+            return None
+        return cls(X, memmap)
+
+    def read(self, rows: np.ndarray) -> np.ndarray:
+        """Return the rows ``rows`` (sorted) as a new array."""
+        out = np.empty((len(rows), *self.shape_tail), dtype=self.dtype)
+        buffer = memoryview(out).cast("B")
+        # One read per run of consecutive rows: a slice is a single read.
+        run_starts = np.flatnonzero(np.diff(rows, prepend=-2) != 1)
+        run_stops = [*run_starts[1:], len(rows)]
+        with open(self.path, "rb", buffering=0) as file:
+            for start, stop in zip(run_starts, run_stops):
+                chunk = buffer[start * self.row_bytes : stop * self.row_bytes]
+                offset = self.offset + int(rows[start]) * self.row_bytes
+                if os.preadv(file.fileno(), [chunk], offset) != len(chunk):
+                    raise OSError(f"Short read from {self.path} at byte {offset}.")
+        return out
+
+
 def is_memmap(X) -> bool:
-    """Whether ``X`` is backed by a shared memmap, read batch by batch."""
-    return _shared_memmap(X) is not None
+    """Whether ``X`` is backed by a memmap, to be read batch by batch."""
+    return _memmap_base(X) is not None
 
 
 def as_training_rows(X, device: torch.device):
@@ -114,7 +157,7 @@ class ArrayDataset(torch.utils.data.Dataset):
         self.X = X
         self.y = y
         self.rows = None if rows is None else np.asarray(rows)
-        self._memmap = _shared_memmap(X)
+        self._file_rows = FileRows.of(X)
 
     def __len__(self):
         return self.X.shape[0] if self.rows is None else len(self.rows)
@@ -150,13 +193,11 @@ class ArrayDataset(torch.utils.data.Dataset):
             return self.X[index]
         if torch.is_tensor(index):
             index = index.numpy()
-        block = as_float32_tensor(self.X[index])
-        if self._memmap is not None and hasattr(mmap, "MADV_DONTNEED"):
-            # The block is copied; dropping the map's pages keeps the resident
-            # memory at about one batch however large the file is. The pages
-            # stay in the page cache, so the next read of them is cheap.
-            self._memmap._mmap.madvise(mmap.MADV_DONTNEED)
-        return block
+        if self._file_rows is not None:
+            if isinstance(index, slice):
+                index = np.arange(*index.indices(self.X.shape[0]))
+            return as_float32_tensor(self._file_rows.read(index))
+        return as_float32_tensor(self.X[index])
 
 
 class BatchIterator:

@@ -11,6 +11,7 @@ import time
 from numbers import Integral
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     MetaEstimatorMixin,
@@ -23,17 +24,24 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
-from sklearn.utils import Bunch, _safe_indexing, check_random_state, get_tags
+from sklearn.utils import (
+    Bunch,
+    _safe_indexing,
+    check_random_state,
+    get_tags,
+    indexable,
+)
 from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
     RealNotInt,
     StrOptions,
-    validate_params,
+    validate_parameter_constraints,
 )
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import (
+    _check_sample_weight,
     check_consistent_length,
     check_is_fitted,
     column_or_1d,
@@ -90,6 +98,13 @@ def hide_labels(y, fraction: float, random_state) -> np.ndarray:
     y_partial = y.astype(object)
     y_partial[~keep] = -1
     return y_partial
+
+
+def _take_rows(X, rows):
+    """Return rows ``rows`` of ``X`` (array, DataFrame, list or sparse matrix)."""
+    if sp.issparse(X) and X.format not in ("csr", "csc"):
+        X = X.tocsr()  # COO and other formats cannot select rows
+    return _safe_indexing(indexable(X)[0], rows)
 
 
 def _estimator_has(method: str):
@@ -173,14 +188,15 @@ class LabeledOnly(MetaEstimatorMixin, BaseEstimator):
             The fitted estimator.
         """
         rows, y_labeled = self._labeled(X, y, "fit")
-        params = self._row_params(sample_weight, rows)
+        params = self._row_params(sample_weight, X, rows)
         self.estimator_ = clone(self.estimator).fit(
-            _safe_indexing(X, rows), y_labeled, **params
+            _take_rows(X, rows), y_labeled, **params
         )
         return self
 
     def _labeled(self, X, y, method: str):
         """Return the indices and the targets of the labeled rows."""
+        X, y = indexable(X, y)
         check_consistent_length(X, y)
         y = np.asarray(y)
         rows = np.flatnonzero(~unlabeled_mask(y))
@@ -192,10 +208,10 @@ class LabeledOnly(MetaEstimatorMixin, BaseEstimator):
         return rows, y[rows]
 
     @staticmethod
-    def _row_params(sample_weight, rows) -> dict:
+    def _row_params(sample_weight, X, rows) -> dict:
         if sample_weight is None:
             return {}
-        return {"sample_weight": _safe_indexing(sample_weight, rows)}
+        return {"sample_weight": _check_sample_weight(sample_weight, X)[rows]}
 
     @available_if(_estimator_has("predict"))
     def predict(self, X):
@@ -302,8 +318,8 @@ class LabeledOnly(MetaEstimatorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         rows, y_labeled = self._labeled(X, y, "score")
-        params = self._row_params(sample_weight, rows)
-        return self.estimator_.score(_safe_indexing(X, rows), y_labeled, **params)
+        params = self._row_params(sample_weight, X, rows)
+        return self.estimator_.score(_take_rows(X, rows), y_labeled, **params)
 
     @property
     def classes_(self):
@@ -332,24 +348,25 @@ class LabeledOnly(MetaEstimatorMixin, BaseEstimator):
         return tags
 
 
-@validate_params(
-    {
-        "estimator": [HasMethods(["fit", "get_params"])],
-        "X": ["array-like", "sparse matrix"],
-        "y": ["array-like"],
-        "fractions": ["array-like"],
-        "baselines": [dict, None],
-        "n_repeats": [Interval(Integral, 1, None, closed="left")],
-        "test_size": [
-            Interval(RealNotInt, 0, 1, closed="neither"),
-            Interval(Integral, 1, None, closed="left"),
-        ],
-        "scoring": [StrOptions(set(get_scorer_names())), callable, None],
-        "random_state": ["random_state"],
-        "n_jobs": [Integral, None],
-    },
-    prefer_skip_nested_validation=False,
-)
+# Checked inside the function rather than with @validate_params, which would
+# rename the invalid parameters of the models it fits after this function.
+_CURVE_PARAMETER_CONSTRAINTS = {
+    "estimator": [HasMethods(["fit", "get_params"])],
+    "X": ["array-like", "sparse matrix"],
+    "y": ["array-like"],
+    "fractions": ["array-like"],
+    "baselines": [dict, None],
+    "n_repeats": [Interval(Integral, 1, None, closed="left")],
+    "test_size": [
+        Interval(RealNotInt, 0, 1, closed="neither"),
+        Interval(Integral, 1, None, closed="left"),
+    ],
+    "scoring": [StrOptions(set(get_scorer_names())), callable, None],
+    "random_state": ["random_state"],
+    "n_jobs": [Integral, None],
+}
+
+
 def label_efficiency_curve(
     estimator,
     X,
@@ -457,6 +474,13 @@ def label_efficiency_curve(
     sklearn.model_selection.learning_curve : Scores against training set size,
         without unlabeled rows.
 
+    Notes
+    -----
+    Every fit starts from a clone, so an unfitted pretrainer is fitted anew on
+    each repeat's training rows. A pretrainer that is already fitted (wrapped
+    in :class:`~sklearn.frozen.FrozenEstimator`) is reused as it is: if it saw
+    the test rows, the pretrained scores are optimistic.
+
     Examples
     --------
     >>> from sklearn.datasets import load_digits
@@ -479,6 +503,22 @@ def label_efficiency_curve(
     4       1.0      225.0        no pretraining
     5       1.0      225.0   logistic regression
     """
+    validate_parameter_constraints(
+        _CURVE_PARAMETER_CONSTRAINTS,
+        {
+            "estimator": estimator,
+            "X": X,
+            "y": y,
+            "fractions": fractions,
+            "baselines": baselines,
+            "n_repeats": n_repeats,
+            "test_size": test_size,
+            "scoring": scoring,
+            "random_state": random_state,
+            "n_jobs": n_jobs,
+        },
+        caller_name="label_efficiency_curve",
+    )
     y = column_or_1d(y)
     check_consistent_length(X, y)
     fractions = _check_fractions(fractions)
@@ -659,7 +699,7 @@ def _fit_and_score(model, name, X, split, fraction, scorer, seed):
     model.set_params(**dict.fromkeys(random_states, int(seed)))
     start = time.perf_counter()
     try:
-        model.fit(_safe_indexing(X, split.train), split.y_partial[fraction])
+        model.fit(_take_rows(X, split.train), split.y_partial[fraction])
     except Exception as error:
         if hasattr(error, "add_note"):  # Python >= 3.11
             error.add_note(
@@ -668,7 +708,7 @@ def _fit_and_score(model, name, X, split, fraction, scorer, seed):
             )
         raise
     fit_time = time.perf_counter() - start
-    score = scorer(model, _safe_indexing(X, split.test), split.y_test)
+    score = scorer(model, _take_rows(X, split.test), split.y_test)
     return float(score), fit_time
 
 

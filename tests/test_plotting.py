@@ -16,6 +16,7 @@ from sae_sklearn import AutoencoderPretrainer, PretrainedClassifier  # noqa: E40
 from sae_sklearn.plotting import (  # noqa: E402
     plot_codings,
     plot_history,
+    plot_label_efficiency,
     plot_reconstructions,
 )
 
@@ -222,3 +223,44 @@ def test_missing_matplotlib_raises_import_error_with_install_hint(
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(ImportError, match=r"pip install 'sae-sklearn\[plot\]'"):
         plot_history(pretrainer)
+
+
+def label_efficiency_result():
+    """A hand-made label_efficiency_curve result: 2 models x 3 fractions."""
+    pd = pytest.importorskip("pandas")
+    result = pd.DataFrame(
+        {
+            "fraction": np.repeat([0.05, 0.2, 0.01], 2),
+            "n_labeled": np.repeat([67.0, 269.0, 13.5], 2),
+            "model": ["pretrained", "scratch"] * 3,
+            "mean": [0.9, 0.8, 0.95, 0.9, 0.6, 0.5],
+            "std": [0.01, 0.02, 0.0, 0.01, 0.05, 0.04],
+        }
+    )
+    result.attrs.update(scoring="balanced_accuracy", n_repeats=5)
+    return result
+
+
+def test_plot_label_efficiency_draws_sorted_lines_and_bands():
+    result = label_efficiency_result()
+    ax = plot_label_efficiency(result)
+    pretrained, scratch = ax.get_lines()
+    np.testing.assert_allclose(pretrained.get_xdata(), [13.5, 67, 269])
+    np.testing.assert_allclose(pretrained.get_ydata(), [0.6, 0.9, 0.95])
+    np.testing.assert_allclose(scratch.get_ydata(), [0.5, 0.8, 0.9])
+    band = ax.collections[1].get_paths()[0].vertices
+    assert band[:, 1].min() == pytest.approx(0.46)
+    assert band[:, 1].max() == pytest.approx(0.91)
+    assert to_rgba(ax.collections[1].get_facecolor()[0], 1) == to_rgba(
+        scratch.get_color()
+    )
+    assert [tick.get_text() for tick in ax.get_xticklabels()] == ["13.5", "67", "269"]
+    assert ax.get_xscale() == "log"
+    assert ax.get_ylabel() == "test balanced_accuracy (mean ± std over 5 repeats)"
+
+
+def test_plot_label_efficiency_without_metadata_says_score():
+    result = label_efficiency_result()
+    result.attrs.clear()
+    ax = plot_label_efficiency(result)
+    assert ax.get_ylabel() == "test score (mean ± std)"
