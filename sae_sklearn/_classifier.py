@@ -13,7 +13,12 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import (
+    check_is_fitted,
+    check_memory,
+    column_or_1d,
+    validate_data,
+)
 from torch import nn
 
 from ._data import (
@@ -30,7 +35,7 @@ from ._pretrainer import (
     AutoencoderPretrainer,
     split_validation,
 )
-from ._torch_utils import draw_seed, resolve_device, seeded_torch
+from ._torch_utils import draw_seed, fitting_torch, resolve_device
 from ._training import train_module
 from ._validation import check_layer_sizes
 
@@ -93,6 +98,12 @@ class PretrainedClassifier(ClassifierMixin, BaseEstimator):
         Epochs without an improvement of at least ``tol`` before stopping.
     tol : float, default=1e-4
         Minimum decrease of the monitored loss that counts as an improvement.
+    memory : str, joblib.Memory or None, default=None
+        Caches phase 1, like ``Pipeline(memory=...)``: a folder path or a
+        ``joblib.Memory``. The key is the pretrainer's parameters (its
+        ``random_state`` included) and the training rows, so a grid search
+        over ``freeze`` or other fine-tuning parameters pretrains once per
+        training set. Cached and uncached fits give the same model.
     device : str or torch.device, default="cpu"
         Torch device for fine-tuning and inference, e.g. "cuda".
     random_state : int, RandomState instance or None, default=None
@@ -153,6 +164,7 @@ class PretrainedClassifier(ClassifierMixin, BaseEstimator):
             Interval(Integral, 0, None, closed="left"),
         ],
         "head_hidden_layer_sizes": ["array-like"],
+        "memory": [None, str, HasMethods(["cache"])],
         **TRAINING_PARAMETER_CONSTRAINTS,
     }
 
@@ -171,6 +183,7 @@ class PretrainedClassifier(ClassifierMixin, BaseEstimator):
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
+        memory=None,
         device="cpu",
         random_state=None,
         verbose=0,
@@ -187,6 +200,7 @@ class PretrainedClassifier(ClassifierMixin, BaseEstimator):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.memory = memory
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -222,7 +236,7 @@ class PretrainedClassifier(ClassifierMixin, BaseEstimator):
         architecture = _architecture(
             self.pretrainer if pretrainer is None else pretrainer
         )
-        with seeded_torch(finetune_seed, device):
+        with fitting_torch(finetune_seed, device):
             if pretrainer is None:
                 # Same architecture, fresh weights: the no-pretraining baseline.
                 encoder = architecture._build_module(X.shape[1]).encoder
@@ -285,7 +299,11 @@ class PretrainedClassifier(ClassifierMixin, BaseEstimator):
             pretrainer = clone(pretrainer)
             if pretrainer.get_params().get("random_state", "absent") is None:
                 pretrainer.set_params(random_state=seed)
-            pretrainer.fit(X)
+            # The cache key is (pretrainer parameters, X): phase-2 parameters
+            # such as freeze do not enter it, so a search over them pretrains
+            # once per training set.
+            fit_pretrainer = check_memory(self.memory).cache(_fit_estimator)
+            pretrainer = fit_pretrainer(pretrainer, X)
         if not isinstance(getattr(pretrainer, "encoder_", None), nn.Module):
             raise ValueError(
                 "pretrainer must be a transformer exposing a fitted torch encoder "
@@ -386,6 +404,11 @@ class PretrainedClassifier(ClassifierMixin, BaseEstimator):
         tags.classifier_tags.multi_class = True
         tags.input_tags.sparse = True
         return tags
+
+
+def _fit_estimator(estimator, X):
+    """Return ``estimator`` fitted on ``X`` (module-level, so joblib can cache it)."""
+    return estimator.fit(X)
 
 
 def _architecture(pretrainer):

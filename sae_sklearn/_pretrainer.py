@@ -23,7 +23,7 @@ from ._data import (
     scan_in_chunks,
 )
 from ._modules import ACTIVATIONS, StackedAutoencoder
-from ._torch_utils import draw_seed, resolve_device, seeded_torch
+from ._torch_utils import draw_seed, fitting_torch, resolve_device
 from ._training import build_net, train_module
 from ._validation import check_layer_sizes
 
@@ -218,7 +218,7 @@ class AutoencoderPretrainer(
                 train_data.subset(train_index),
                 train_data.subset(valid_index),
             )
-        with seeded_torch(seed, device):
+        with fitting_torch(seed, device):
             self.net_ = train_module(
                 self,
                 self._build_module(X.shape[1]),
@@ -255,7 +255,7 @@ class AutoencoderPretrainer(
         device = resolve_device(self.device)
         if first_call:
             self._seed = draw_seed(self.random_state)
-            with seeded_torch(self._seed, device):
+            with fitting_torch(self._seed, device):
                 module = self._build_module(X.shape[1])
                 self.net_ = build_net(
                     self,
@@ -266,7 +266,7 @@ class AutoencoderPretrainer(
                     device=device,
                 ).initialize()
         # A different seed per chunk, so that dropout-style noise differs.
-        with seeded_torch(self._seed + len(self.net_.history), device):
+        with fitting_torch(self._seed + len(self.net_.history), device):
             self.net_.partial_fit(ArrayDataset(as_training_rows(X, device)), epochs=1)
         self._record_history()
         return self

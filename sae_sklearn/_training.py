@@ -12,6 +12,7 @@ from skorch.callbacks import Callback
 from skorch.helper import predefined_split
 
 from ._data import ArrayDataset, BatchIterator
+from ._torch_utils import rebalance_torch_threads
 
 __all__ = ["SliceNet", "build_net", "train_module"]
 
@@ -78,6 +79,13 @@ class SliceNet(NeuralNet):
             if self.stop_training_:
                 break
         return self
+
+
+class ThreadSharing(Callback):
+    """Re-split torch threads among concurrent fits at the start of each epoch."""
+
+    def on_epoch_begin(self, net, **kwargs):
+        rebalance_torch_threads()
 
 
 class StoppingRule(Callback):
@@ -159,7 +167,7 @@ def build_net(
         max_epochs=estimator.max_iter if max_epochs is None else max_epochs,
         batch_size=estimator.batch_size,
         train_split=None if valid_data is None else predefined_split(valid_data),
-        callbacks=[("stopping", stopping)],
+        callbacks=[("stopping", stopping), ("thread_sharing", ThreadSharing())],
         shuffle_seed=seed,
         verbose=estimator.verbose,
         device=str(device),
