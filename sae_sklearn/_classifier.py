@@ -1,7 +1,7 @@
 """PretrainedClassifier: phase 2 of the recipe, fine-tuning under a softmax head."""
 
 import copy
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import torch
@@ -27,7 +27,7 @@ from ._data import (
     as_training_rows,
     unlabeled_mask,
 )
-from ._freezing import freeze_lowest_layers, n_frozen_layers
+from ._freezing import Unfreeze, freeze_lowest_layers, n_frozen_layers
 from ._modules import EncoderClassifier
 from ._pretrainer import (
     FLOAT_DTYPES,
@@ -74,6 +74,14 @@ class PretrainedClassifier(ClassifierMixin, BaseEstimator):
         Encoder layers whose pretrained weights stay fixed during fine-tuning:
         none, all, or the k lowest. Frozen parameters are left out of the
         optimizer, so weight decay cannot move them either.
+    unfreeze_at : int or None, default=None
+        Gradual unfreezing: the layers named by ``freeze`` stay frozen for
+        the first ``unfreeze_at`` epochs and train from the next one on. None
+        keeps them frozen throughout.
+    encoder_lr_scale : float, default=1.0
+        The encoder's learning rate as a multiple of the head's
+        (discriminative learning rates); 0 freezes the whole encoder, exactly
+        like ``freeze="all"``.
     head_hidden_layer_sizes : array-like of int, default=()
         Hidden layers of the head between the codings and the softmax output,
         using the pretrainer's activation. Empty: a softmax layer on the codings.
@@ -163,6 +171,8 @@ class PretrainedClassifier(ClassifierMixin, BaseEstimator):
             StrOptions({"none", "all"}),
             Interval(Integral, 0, None, closed="left"),
         ],
+        "unfreeze_at": [Interval(Integral, 0, None, closed="left"), None],
+        "encoder_lr_scale": [Interval(Real, 0, None, closed="left")],
         "head_hidden_layer_sizes": ["array-like"],
         "memory": [None, str, HasMethods(["cache"])],
         **TRAINING_PARAMETER_CONSTRAINTS,
@@ -174,6 +184,8 @@ class PretrainedClassifier(ClassifierMixin, BaseEstimator):
         *,
         pretrain=True,
         freeze="none",
+        unfreeze_at=None,
+        encoder_lr_scale=1.0,
         head_hidden_layer_sizes=(),
         alpha=1e-4,
         batch_size=32,
@@ -191,6 +203,8 @@ class PretrainedClassifier(ClassifierMixin, BaseEstimator):
         self.pretrainer = pretrainer
         self.pretrain = pretrain
         self.freeze = freeze
+        self.unfreeze_at = unfreeze_at
+        self.encoder_lr_scale = encoder_lr_scale
         self.head_hidden_layer_sizes = head_hidden_layer_sizes
         self.alpha = alpha
         self.batch_size = batch_size
@@ -244,7 +258,7 @@ class PretrainedClassifier(ClassifierMixin, BaseEstimator):
                 # A copy, so that fine-tuning never moves the pretrainer's weights.
                 encoder = copy.deepcopy(pretrainer.encoder_)
             encoder = encoder.to(device)
-            freeze_lowest_layers(encoder, n_frozen_layers(self.freeze, len(encoder)))
+            schedule = self._fine_tuning_schedule(encoder)
             module = EncoderClassifier(
                 encoder,
                 n_codings=encoder[-1][0].out_features,
@@ -263,6 +277,7 @@ class PretrainedClassifier(ClassifierMixin, BaseEstimator):
                 valid_data,
                 seed=finetune_seed,
                 device=device,
+                **schedule,
             )
         self.classes_ = classes
         self.pretrainer_ = pretrainer
@@ -271,6 +286,25 @@ class PretrainedClassifier(ClassifierMixin, BaseEstimator):
         self.loss_curve_ = list(self.history_[:, "train_loss"])
         self.n_iter_ = len(self.history_)
         return self
+
+    def _fine_tuning_schedule(self, encoder) -> dict:
+        """Freeze the encoder's lowest layers; return the matching net options.
+
+        The encoder trains at ``encoder_lr_scale`` times the head's learning
+        rate (0: frozen, like ``freeze="all"``), and frozen layers join it at
+        epoch ``unfreeze_at + 1`` when ``unfreeze_at`` is set.
+        """
+        n_frozen = n_frozen_layers(self.freeze, len(encoder))
+        if self.encoder_lr_scale == 0:
+            n_frozen = len(encoder)
+        freeze_lowest_layers(encoder, n_frozen)
+        encoder_lr = self.learning_rate_init * self.encoder_lr_scale
+        schedule = {"param_groups": [("encoder.*", {"lr": encoder_lr})]}
+        if self.unfreeze_at is not None and n_frozen and encoder_lr > 0:
+            frozen = [p for layer in encoder[:n_frozen] for p in layer.parameters()]
+            unfreeze = Unfreeze(frozen, epoch=self.unfreeze_at + 1, lr=encoder_lr)
+            schedule["callbacks"] = [("unfreeze", unfreeze)]
+        return schedule
 
     def _encode_labels(self, y, labeled):
         """Return the classes of the labeled rows and their class indices."""

@@ -1,8 +1,9 @@
 """Freeze settings: which encoder layers keep their pretrained weights."""
 
+from skorch.callbacks import Callback
 from torch import nn
 
-__all__ = ["freeze_lowest_layers", "n_frozen_layers"]
+__all__ = ["Unfreeze", "freeze_lowest_layers", "n_frozen_layers"]
 
 
 def n_frozen_layers(freeze, n_layers: int) -> int:
@@ -27,3 +28,24 @@ def freeze_lowest_layers(encoder: nn.Sequential, n_layers: int) -> None:
     for layer in encoder[:n_layers]:
         for parameter in layer.parameters():
             parameter.requires_grad_(False)
+
+
+class Unfreeze(Callback):
+    """Release frozen parameters at the start of epoch ``epoch`` (1-based).
+
+    They were kept out of the optimizer so far; from then on they train in a
+    parameter group of their own with learning rate ``lr`` (gradual
+    unfreezing).
+    """
+
+    def __init__(self, parameters, epoch: int, lr: float):
+        self.parameters = list(parameters)
+        self.epoch = epoch
+        self.lr = lr
+
+    def on_epoch_begin(self, net, **kwargs):
+        if net.history[-1, "epoch"] != self.epoch:
+            return
+        for parameter in self.parameters:
+            parameter.requires_grad_(True)
+        net.optimizer_.add_param_group({"params": self.parameters, "lr": self.lr})

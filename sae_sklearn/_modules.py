@@ -5,14 +5,18 @@ Nothing here knows about scikit-learn; the estimators build these modules in
 """
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 __all__ = [
     "ACTIVATIONS",
+    "AutoencoderLoss",
+    "Corruption",
     "EncoderClassifier",
     "StackedAutoencoder",
+    "TiedLinear",
+    "dense_block",
     "dense_stack",
-    "linear_layers",
 ]
 
 ACTIVATIONS = {
@@ -60,33 +64,164 @@ def dense_stack(sizes, activation: str) -> nn.Sequential:
     )
 
 
-def linear_layers(module: nn.Module) -> list[nn.Linear]:
-    """Return the ``nn.Linear`` layers of ``module`` from the input upwards."""
-    return [layer for layer in module.modules() if isinstance(layer, nn.Linear)]
+class Corruption(nn.Module):
+    """Input corruption of a denoising autoencoder, active in training mode only.
+
+    ``kind`` is None, "gaussian" (add N(0, level^2) noise), "dropout" (zero
+    entries with probability ``level``, scaling the others by 1 / (1 - level))
+    or "swap" (replace each entry, with probability ``level``, by the same
+    column's value in another random row of the batch).
+    """
+
+    def __init__(self, kind: str | None = None, level: float = 0.1):
+        super().__init__()
+        self.kind = kind
+        self.level = level
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        """Return a corrupted copy of ``X`` in training mode, else ``X`` itself."""
+        if not self.training or self.kind is None or self.level == 0:
+            return X
+        if self.kind == "gaussian":
+            return X + self.level * torch.randn_like(X)
+        if self.kind == "dropout":
+            return F.dropout(X, self.level, training=True)
+        return self._swap(X)
+
+    def _swap(self, X: torch.Tensor) -> torch.Tensor:
+        n_rows = X.shape[0]
+        if n_rows < 2:
+            return X
+        # Shifting by 1..n-1 rows (mod n) picks another row, never the same one.
+        shift = torch.randint(1, n_rows, X.shape, device=X.device)
+        rows = torch.arange(n_rows, device=X.device).unsqueeze(1)
+        donors = X.gather(0, (rows + shift) % n_rows)
+        swap = torch.rand(X.shape, device=X.device) < self.level
+        return torch.where(swap, donors, X)
+
+
+class TiedLinear(nn.Module):
+    """A decoder layer using the transpose of an encoder layer's weight.
+
+    Only the bias is its own; the weight stays tied through training, saving
+    and copying, since it is the very same parameter.
+    """
+
+    def __init__(self, encoder_layer: nn.Linear):
+        super().__init__()
+        self.encoder_layer = encoder_layer
+        self.bias = nn.Parameter(torch.zeros(encoder_layer.in_features))
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        """Return ``X @ W + b`` where ``W`` is the encoder layer's weight."""
+        return F.linear(X, self.encoder_layer.weight.t(), self.bias)
+
+
+def _decoder_block(
+    encoder_layer: nn.Linear, activation: str | None, tied: bool
+) -> nn.Sequential:
+    """Return the decoder block mirroring ``encoder_layer``."""
+    if not tied:
+        return dense_block(
+            encoder_layer.out_features, encoder_layer.in_features, activation
+        )
+    layers = [TiedLinear(encoder_layer)]
+    if activation is not None:
+        layers.append(ACTIVATIONS[activation]())
+    return nn.Sequential(*layers)
 
 
 class StackedAutoencoder(nn.Module):
-    """Symmetric stacked autoencoder.
+    """Symmetric stacked autoencoder, optionally denoising and with tied weights.
 
     The encoder maps ``n_features`` to ``hidden_layer_sizes[-1]`` codings through
-    ``hidden_layer_sizes``; the decoder mirrors it. The decoder's last layer is
-    linear: the output activation (if any) belongs to the loss, which is more
-    stable on logits (``BCEWithLogitsLoss``) than on probabilities.
+    ``hidden_layer_sizes``; the decoder mirrors it. The decoder's last layer has
+    ``output_activation`` (None: linear). The estimator keeps it None and puts a
+    sigmoid output in the loss instead (``BCEWithLogitsLoss`` is more stable on
+    logits); greedy layer-wise stages above the first reconstruct the previous
+    layer's activations with that same activation, so that they stack into the
+    very decoder of the full autoencoder.
+
+    ``forward`` returns ``(reconstruction, codings)``, so that a loss can also
+    penalise the codings.
     """
 
-    def __init__(self, n_features: int, hidden_layer_sizes, activation: str):
+    def __init__(
+        self,
+        n_features: int,
+        hidden_layer_sizes,
+        activation: str,
+        *,
+        output_activation: str | None = None,
+        noise: str | None = None,
+        noise_level: float = 0.1,
+        tied_weights: bool = False,
+    ):
         super().__init__()
         sizes = [n_features, *hidden_layer_sizes]
+        self.corruption = Corruption(noise, noise_level)
         self.encoder = dense_stack(sizes, activation)
-        mirrored = sizes[::-1]
+        n_layers = len(hidden_layer_sizes)
         self.decoder = nn.Sequential(
-            *dense_stack(mirrored[:-1], activation),
-            dense_block(mirrored[-2], mirrored[-1], None),
+            *(
+                _decoder_block(
+                    self.encoder[layer][0],
+                    activation if layer > 0 else output_activation,
+                    tied_weights,
+                )
+                for layer in reversed(range(n_layers))
+            )
         )
 
-    def forward(self, X: torch.Tensor) -> torch.Tensor:
-        """Return the reconstruction of ``X`` (before the output activation)."""
-        return self.decoder(self.encoder(X))
+    def forward(self, X: torch.Tensor):
+        """Return the reconstruction of (corrupted) ``X`` and its codings."""
+        codings = self.encoder(self.corruption(X))
+        return self.decoder(codings), codings
+
+
+class AutoencoderLoss(nn.Module):
+    """Reconstruction loss plus an optional sparsity penalty on the codings.
+
+    ``reconstruction`` is "mse" or "bce" (binary cross-entropy on logits).
+    With ``sparsity`` > 0 the penalty is ``sparsity`` times the KL divergence
+    between ``sparsity_target`` and the mean activation of each coding
+    (``kl``, for sigmoid codings in (0, 1)), or times the mean absolute coding
+    (``l1``, for any other activation).
+    """
+
+    def __init__(
+        self,
+        reconstruction: str = "mse",
+        sparsity: float = 0.0,
+        sparsity_kind: str = "l1",
+        sparsity_target: float = 0.05,
+    ):
+        super().__init__()
+        self.reconstruction = reconstruction
+        self.sparsity = sparsity
+        self.sparsity_kind = sparsity_kind
+        self.sparsity_target = sparsity_target
+
+    def forward(self, prediction, target: torch.Tensor) -> torch.Tensor:
+        """Return the loss of ``prediction = (reconstruction, codings)``."""
+        reconstruction, codings = prediction
+        if self.reconstruction == "bce":
+            loss = F.binary_cross_entropy_with_logits(reconstruction, target)
+        else:
+            loss = F.mse_loss(reconstruction, target)
+        if self.sparsity > 0:
+            loss = loss + self.sparsity * self._sparsity_penalty(codings)
+        return loss
+
+    def _sparsity_penalty(self, codings: torch.Tensor) -> torch.Tensor:
+        if self.sparsity_kind == "l1":
+            return codings.abs().mean()
+        target = self.sparsity_target
+        mean_activation = codings.mean(dim=0).clamp(1e-6, 1 - 1e-6)
+        return (
+            target * torch.log(target / mean_activation)
+            + (1 - target) * torch.log((1 - target) / (1 - mean_activation))
+        ).sum()
 
 
 class EncoderClassifier(nn.Module):

@@ -22,7 +22,8 @@ from ._data import (
     is_memmap,
     scan_in_chunks,
 )
-from ._modules import ACTIVATIONS, StackedAutoencoder
+from ._layerwise import fit_layerwise
+from ._modules import ACTIVATIONS, AutoencoderLoss, StackedAutoencoder
 from ._torch_utils import draw_seed, fitting_torch, resolve_device
 from ._training import build_net, train_module
 from ._validation import check_layer_sizes
@@ -86,6 +87,34 @@ class AutoencoderPretrainer(
         Activation of the reconstruction. "linear" trains with the mean
         squared error and suits standardized data; "sigmoid" trains with binary
         cross-entropy and needs features in [0, 1] (e.g. after MinMaxScaler).
+    noise : {"gaussian", "dropout", "swap"} or None, default=None
+        Corruption of the input during training (a denoising autoencoder):
+        Gaussian noise of standard deviation ``noise_level``, input dropout
+        with rate ``noise_level``, or swap noise replacing each entry with
+        probability ``noise_level`` by the same column's value in another row
+        of the batch (every column keeps its marginal values). The
+        reconstruction target stays the clean input, and :meth:`transform` and
+        :meth:`inverse_transform` never corrupt.
+    noise_level : float, default=0.1
+        Strength of ``noise`` (see above).
+    tied_weights : bool, default=False
+        Each decoder layer uses the transpose of its mirror encoder layer's
+        weight (with a bias of its own), halving the number of weights.
+    layerwise : bool or "joint", default=False
+        Greedy layer-wise pretraining: one shallow autoencoder per hidden
+        layer, each trained (up to ``max_iter`` epochs) on the codings of the
+        layers below, then stacked. Stages above the first reconstruct
+        activations, with the hidden activation and the mean squared error.
+        "joint" then trains the whole stack for up to ``max_iter`` more
+        epochs. ``history_`` marks each epoch's ``stage`` (1, 2, ... or
+        "joint").
+    sparsity : float, default=0.0
+        Weight of a sparsity penalty on the top-layer codings, added to the
+        reconstruction loss: the KL divergence from ``sparsity_target`` to
+        each coding's mean activation when ``activation="sigmoid"``, the mean
+        absolute coding (L1) for every other activation.
+    sparsity_target : float, default=0.05
+        Target mean activation of sigmoid codings for the KL penalty.
     alpha : float, default=0.0
         L2 penalty (Adam's weight decay).
     batch_size : int, default=256
@@ -153,6 +182,12 @@ class AutoencoderPretrainer(
         ],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "output_activation": [StrOptions({"linear", "sigmoid"})],
+        "noise": [StrOptions({"gaussian", "dropout", "swap"}), None],
+        "noise_level": [Interval(Real, 0, None, closed="left")],
+        "tied_weights": ["boolean"],
+        "layerwise": ["boolean", StrOptions({"joint"})],
+        "sparsity": [Interval(Real, 0, None, closed="left")],
+        "sparsity_target": [Interval(Real, 0, 1, closed="neither")],
         **TRAINING_PARAMETER_CONSTRAINTS,
     }
 
@@ -162,6 +197,12 @@ class AutoencoderPretrainer(
         activation="elu",
         output_activation="linear",
         *,
+        noise=None,
+        noise_level=0.1,
+        tied_weights=False,
+        layerwise=False,
+        sparsity=0.0,
+        sparsity_target=0.05,
         alpha=0.0,
         batch_size=256,
         learning_rate_init=1e-3,
@@ -177,6 +218,12 @@ class AutoencoderPretrainer(
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.output_activation = output_activation
+        self.noise = noise
+        self.noise_level = noise_level
+        self.tied_weights = tied_weights
+        self.layerwise = layerwise
+        self.sparsity = sparsity
+        self.sparsity_target = sparsity_target
         self.alpha = alpha
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
@@ -219,15 +266,20 @@ class AutoencoderPretrainer(
                 train_data.subset(valid_index),
             )
         with fitting_torch(seed, device):
-            self.net_ = train_module(
-                self,
-                self._build_module(X.shape[1]),
-                self._criterion(),
-                train_data,
-                valid_data,
-                seed=seed,
-                device=device,
-            )
+            if self.layerwise:
+                self.net_ = fit_layerwise(
+                    self, train_data, valid_data, seed=seed, device=device
+                )
+            else:
+                self.net_ = train_module(
+                    self,
+                    self._build_module(X.shape[1]),
+                    self._criterion(),
+                    train_data,
+                    valid_data,
+                    seed=seed,
+                    device=device,
+                )
         self._record_history()
         return self
 
@@ -250,6 +302,11 @@ class AutoencoderPretrainer(
         self : AutoencoderPretrainer
             The updated transformer.
         """
+        if self.layerwise:
+            raise ValueError(
+                "partial_fit trains the whole stack one chunk at a time; greedy "
+                "layer-wise pretraining (layerwise=True) needs fit."
+            )
         first_call = not hasattr(self, "net_")
         X = self._validate_rows(X, reset=first_call)
         device = resolve_device(self.device)
@@ -301,13 +358,29 @@ class AutoencoderPretrainer(
 
     def _build_module(self, n_features: int) -> StackedAutoencoder:
         """Return a freshly initialised autoencoder for ``n_features`` inputs."""
-        sizes = check_layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
-        return StackedAutoencoder(n_features, sizes, self.activation)
+        return StackedAutoencoder(
+            n_features, self._layer_sizes(), self.activation, **self._module_options()
+        )
 
-    def _criterion(self) -> nn.Module:
-        if self.output_activation == "sigmoid":
-            return nn.BCEWithLogitsLoss()
-        return nn.MSELoss()
+    def _layer_sizes(self) -> tuple[int, ...]:
+        return check_layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
+
+    def _module_options(self) -> dict:
+        return {
+            "noise": self.noise,
+            "noise_level": self.noise_level,
+            "tied_weights": self.tied_weights,
+        }
+
+    def _criterion(self, reconstructs_input=True, penalises_codings=True):
+        """Return the loss: of the input reconstruction, or of an inner stage's."""
+        bce = reconstructs_input and self.output_activation == "sigmoid"
+        return AutoencoderLoss(
+            reconstruction="bce" if bce else "mse",
+            sparsity=self.sparsity if penalises_codings else 0.0,
+            sparsity_kind="kl" if self.activation == "sigmoid" else "l1",
+            sparsity_target=self.sparsity_target,
+        )
 
     @property
     def encoder_(self) -> nn.Sequential:

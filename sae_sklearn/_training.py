@@ -145,12 +145,16 @@ def build_net(
     seed: int,
     device: torch.device,
     max_epochs: int | None = None,
+    callbacks=(),
+    param_groups=(),
 ) -> SliceNet:
     """Return an uninitialised net with the estimator's training parameters.
 
     ``estimator`` supplies ``learning_rate_init``, ``alpha`` (L2 penalty, applied
     as Adam's weight decay), ``batch_size``, ``max_iter``, ``tol``,
-    ``n_iter_no_change`` and ``verbose``.
+    ``n_iter_no_change`` and ``verbose``. ``callbacks`` are added to the
+    stopping rule, and ``param_groups`` are skorch's optimizer parameter groups
+    (``[("encoder.*", {"lr": ...})]``).
     """
     stopping = StoppingRule(
         monitor="train_loss" if valid_data is None else "valid_loss",
@@ -167,7 +171,12 @@ def build_net(
         max_epochs=estimator.max_iter if max_epochs is None else max_epochs,
         batch_size=estimator.batch_size,
         train_split=None if valid_data is None else predefined_split(valid_data),
-        callbacks=[("stopping", stopping), ("thread_sharing", ThreadSharing())],
+        callbacks=[
+            ("stopping", stopping),
+            ("thread_sharing", ThreadSharing()),
+            *callbacks,
+        ],
+        optimizer__param_groups=list(param_groups),
         shuffle_seed=seed,
         verbose=estimator.verbose,
         device=str(device),
@@ -184,11 +193,13 @@ def train_module(
     seed: int,
     device: torch.device,
     max_epochs: int | None = None,
+    callbacks=(),
+    param_groups=(),
 ) -> SliceNet:
     """Train ``module`` with the estimator's training parameters; return the net.
 
     Warns ``ConvergenceWarning`` when ``max_iter`` ends training before the
-    stopping rule does.
+    stopping rule does. See :func:`build_net` for the other arguments.
     """
     net = build_net(
         estimator,
@@ -198,6 +209,8 @@ def train_module(
         seed=seed,
         device=device,
         max_epochs=max_epochs,
+        callbacks=callbacks,
+        param_groups=param_groups,
     )
     net.fit(train_data, None)
     if not dict(net.callbacks_)["stopping"].converged_:
