@@ -2,7 +2,13 @@
 
 from ._classifier import PretrainedClassifier
 from ._pretrainer import AutoencoderPretrainer
+from ._regressor import PretrainedRegressor
 
 __version__ = "0.1.0"
 
-__all__ = ["AutoencoderPretrainer", "PretrainedClassifier", "__version__"]
+__all__ = [
+    "AutoencoderPretrainer",
+    "PretrainedClassifier",
+    "PretrainedRegressor",
+    "__version__",
+]

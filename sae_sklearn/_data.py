@@ -22,6 +22,7 @@ __all__ = [
     "as_training_rows",
     "is_memmap",
     "scan_in_chunks",
+    "take_rows",
     "unlabeled_mask",
 ]
 
@@ -272,3 +273,12 @@ def scan_in_chunks(X) -> tuple[float, float]:
         low = min(low, chunk.min().item())
         high = max(high, chunk.max().item())
     return low, high
+
+
+def take_rows(X, mask: np.ndarray):
+    """Return the rows of ``X`` (array, DataFrame, sparse or list) where ``mask``."""
+    if hasattr(X, "iloc"):
+        return X.iloc[np.flatnonzero(mask)]
+    if isinstance(X, list):
+        return [row for row, keep in zip(X, mask) if keep]
+    return X[np.flatnonzero(mask)]

@@ -52,6 +52,7 @@ def fit_layerwise(
             stage_valid,
             seed=seed + layer,
             device=device,
+            phase=f"pretraining stage {layer + 1}",
         )
         full.encoder[layer].load_state_dict(stage.encoder[0].state_dict())
         full.decoder[n_layers - 1 - layer].load_state_dict(
@@ -72,6 +73,7 @@ def fit_layerwise(
             valid_data,
             seed=seed + n_layers,
             device=device,
+            phase="pretraining (joint)",
         )
         _append_stage(history, net.history, "joint")
     else:

@@ -12,7 +12,7 @@ __all__ = [
     "ACTIVATIONS",
     "AutoencoderLoss",
     "Corruption",
-    "EncoderClassifier",
+    "EncoderHead",
     "StackedAutoencoder",
     "TiedLinear",
     "dense_block",
@@ -224,14 +224,14 @@ class AutoencoderLoss(nn.Module):
         ).sum()
 
 
-class EncoderClassifier(nn.Module):
-    """An encoder with a classification head on top; returns class logits."""
+class EncoderHead(nn.Module):
+    """An encoder with a new head on top: class logits or regression outputs."""
 
     def __init__(
         self,
         encoder: nn.Module,
         n_codings: int,
-        n_classes: int,
+        n_outputs: int,
         head_hidden_layer_sizes=(),
         activation: str = "relu",
     ):
@@ -240,9 +240,9 @@ class EncoderClassifier(nn.Module):
         sizes = [n_codings, *head_hidden_layer_sizes]
         self.head = nn.Sequential(
             *dense_stack(sizes, activation),
-            dense_block(sizes[-1], n_classes, None),
+            dense_block(sizes[-1], n_outputs, None),
         )
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        """Return class logits for ``X``."""
+        """Return the head's outputs (logits or values) for ``X``."""
         return self.head(self.encoder(X))

@@ -88,6 +88,24 @@ class ThreadSharing(Callback):
         rebalance_torch_threads()
 
 
+class EpochPrinter(Callback):
+    """Print one line per epoch, labelled by training phase."""
+
+    def __init__(self, phase: str):
+        self.phase = phase
+
+    def on_epoch_end(self, net, **kwargs):
+        epoch = net.history[-1]
+        valid = (
+            f"  valid loss {epoch['valid_loss']:.5f}" if "valid_loss" in epoch else ""
+        )
+        print(
+            f"[{self.phase}] epoch {epoch['epoch']:>4}  "
+            f"train loss {epoch['train_loss']:.5f}{valid}  {epoch['dur']:.2f} s",
+            flush=True,
+        )
+
+
 class StoppingRule(Callback):
     """Stop like scikit-learn's MLP: no improvement above ``tol`` for a while.
 
@@ -145,6 +163,7 @@ def build_net(
     seed: int,
     device: torch.device,
     max_epochs: int | None = None,
+    phase: str = "pretraining",
     callbacks=(),
     param_groups=(),
 ) -> SliceNet:
@@ -152,7 +171,8 @@ def build_net(
 
     ``estimator`` supplies ``learning_rate_init``, ``alpha`` (L2 penalty, applied
     as Adam's weight decay), ``batch_size``, ``max_iter``, ``tol``,
-    ``n_iter_no_change`` and ``verbose``. ``callbacks`` are added to the
+    ``n_iter_no_change`` and ``verbose`` (one line per epoch, labelled
+    ``phase``, when positive). ``callbacks`` are added to the
     stopping rule, and ``param_groups`` are skorch's optimizer parameter groups
     (``[("encoder.*", {"lr": ...})]``).
     """
@@ -174,11 +194,12 @@ def build_net(
         callbacks=[
             ("stopping", stopping),
             ("thread_sharing", ThreadSharing()),
+            *([("epoch_printer", EpochPrinter(phase))] if estimator.verbose else []),
             *callbacks,
         ],
         optimizer__param_groups=list(param_groups),
         shuffle_seed=seed,
-        verbose=estimator.verbose,
+        verbose=0,  # EpochPrinter replaces skorch's table
         device=str(device),
     )
 
@@ -193,6 +214,7 @@ def train_module(
     seed: int,
     device: torch.device,
     max_epochs: int | None = None,
+    phase: str = "pretraining",
     callbacks=(),
     param_groups=(),
 ) -> SliceNet:
@@ -209,6 +231,7 @@ def train_module(
         seed=seed,
         device=device,
         max_epochs=max_epochs,
+        phase=phase,
         callbacks=callbacks,
         param_groups=param_groups,
     )

@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sae_sklearn import AutoencoderPretrainer, PretrainedClassifier
+from sae_sklearn import AutoencoderPretrainer, PretrainedClassifier, PretrainedRegressor
 
 
 def _pretrainer(**params):
@@ -15,6 +15,7 @@ def _pretrainer(**params):
 ESTIMATORS = [
     _pretrainer(),
     PretrainedClassifier(_pretrainer(), max_iter=100, random_state=0),
+    PretrainedRegressor(_pretrainer(), max_iter=100, random_state=0),
 ]
 
 

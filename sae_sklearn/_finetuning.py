@@ -1,0 +1,371 @@
+"""Phase 2 of the recipe, shared by the classifier and the regressor.
+
+``BasePretrainedEstimator.fit`` pretrains (or reuses a fitted pretrainer),
+copies the encoder under a new head and fine-tunes it on the labeled rows. The
+subclasses say which rows are labeled, how targets become tensors, the loss,
+and how outputs become predictions.
+"""
+
+import copy
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, _fit_context, clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
+from torch import nn
+
+from ._data import ArrayDataset, apply_in_chunks, as_training_rows
+from ._freezing import Unfreeze, freeze_lowest_layers, n_frozen_layers
+from ._modules import EncoderHead
+from ._pretrainer import (
+    FLOAT_DTYPES,
+    TRAINING_PARAMETER_CONSTRAINTS,
+    AutoencoderPretrainer,
+    split_validation,
+)
+from ._torch_utils import draw_seed, fitting_torch, resolve_device
+from ._training import train_module
+from ._validation import check_layer_sizes
+
+__all__ = [
+    "SHARED_ATTRIBUTES_DOC",
+    "SHARED_PARAMETERS_DOC",
+    "BasePretrainedEstimator",
+    "fill_shared_docs",
+]
+
+SHARED_PARAMETERS_DOC = """
+    pretrainer : AutoencoderPretrainer or None, default=None
+        The autoencoder of phase 1; None means ``AutoencoderPretrainer()``. An
+        unfitted pretrainer is cloned and fitted on all rows of ``X``; a
+        fitted one, or one wrapped in ``sklearn.frozen.FrozenEstimator``, is
+        reused as it is. The object passed in is never modified.
+    pretrain : bool, default=True
+        If False, skip phase 1 and train the same architecture from randomly
+        initialised weights: the "does pretraining help?" baseline.
+    freeze : {"none", "all"} or int, default="none"
+        Encoder layers whose pretrained weights stay fixed during fine-tuning:
+        none, all, or the k lowest. Frozen parameters are left out of the
+        optimizer, so weight decay cannot move them either.
+    unfreeze_at : int or None, default=None
+        Gradual unfreezing: the layers named by ``freeze`` stay frozen for
+        the first ``unfreeze_at`` epochs and train from the next one on. None
+        keeps them frozen throughout.
+    encoder_lr_scale : float, default=1.0
+        The encoder's learning rate as a multiple of the head's
+        (discriminative learning rates); 0 freezes the whole encoder, exactly
+        like ``freeze="all"``.
+    head_hidden_layer_sizes : array-like of int, default=()
+        Hidden layers of the head between the codings and the output layer,
+        using the pretrainer's activation. Empty: the output layer sits right
+        on the codings.
+    alpha : float, default=1e-4
+        L2 penalty (Adam's weight decay) during fine-tuning.
+    batch_size : int, default=32
+        Rows per minibatch (capped at the number of labeled training rows).
+    learning_rate_init : float, default=3e-3
+        Adam's learning rate during fine-tuning. With few labeled rows an epoch
+        is only a few steps: at 1e-3 a softmax head on a frozen encoder had not
+        converged after 200 epochs on digits with 70 labels.
+    max_iter : int, default=500
+        Maximum number of fine-tuning epochs (training usually stops earlier,
+        once the loss stops improving by ``tol``).
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the labeled rows (stratified by
+        class for a classifier whose classes all have two rows), stop when
+        their loss stops improving and keep the best weights.
+    validation_fraction : float, default=0.1
+        Share of labeled rows held out when ``early_stopping`` is True.
+    n_iter_no_change : int, default=10
+        Epochs without an improvement of at least ``tol`` before stopping.
+    tol : float, default=1e-4
+        Minimum decrease of the monitored loss that counts as an improvement.
+    memory : str, joblib.Memory or None, default=None
+        Caches phase 1, like ``Pipeline(memory=...)``: a folder path or a
+        ``joblib.Memory``. The key is the pretrainer's parameters (its
+        ``random_state`` included) and the training rows, so a grid search
+        over ``freeze`` or other fine-tuning parameters pretrains once per
+        training set. Cached and uncached fits give the same model.
+    device : str or torch.device, default="cpu"
+        Torch device for fine-tuning and inference, e.g. "cuda".
+    random_state : int, RandomState instance or None, default=None
+        Seeds fine-tuning, and pretraining when the pretrainer has no
+        ``random_state`` of its own. The caller's global torch random state is
+        left untouched.
+    verbose : int, default=0
+        Print one line per epoch when positive.
+"""
+
+SHARED_ATTRIBUTES_DOC = """
+    pretrainer_ : AutoencoderPretrainer, FrozenEstimator or None
+        The fitted pretrainer whose encoder was copied (None when ``pretrain``
+        is False).
+    encoder_ : torch.nn.Sequential
+        The fine-tuned copy of the encoder (``net_.module_.encoder``).
+    net_ : skorch.NeuralNet
+        The trained skorch net; its module holds ``encoder`` and ``head``.
+    history_ : skorch.History
+        Per-epoch fine-tuning losses.
+    loss_curve_ : list of float
+        Fine-tuning training loss per epoch.
+    n_iter_ : int
+        Number of fine-tuning epochs run.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string column names.
+"""
+
+
+def fill_shared_docs(estimator_class) -> None:
+    """Put the shared Parameters and Attributes entries into a class docstring."""
+    estimator_class.__doc__ = estimator_class.__doc__.replace(
+        "%(parameters)s", SHARED_PARAMETERS_DOC.strip()
+    ).replace("%(attributes)s", SHARED_ATTRIBUTES_DOC.strip())
+
+
+def _is_fitted(estimator) -> bool:
+    try:
+        check_is_fitted(estimator)
+    except NotFittedError:
+        return False
+    return True
+
+
+def _fit_estimator(estimator, X):
+    """Return ``estimator`` fitted on ``X`` (module-level, so joblib can cache it)."""
+    return estimator.fit(X)
+
+
+def _architecture(pretrainer):
+    """Return the estimator whose parameters define the encoder's architecture."""
+    if pretrainer is None:
+        return AutoencoderPretrainer()
+    # FrozenEstimator and similar wrappers keep the pretrainer as ``estimator``.
+    architecture = getattr(pretrainer, "estimator", pretrainer)
+    if not hasattr(architecture, "_build_module"):
+        raise ValueError(
+            "pretrainer must be an AutoencoderPretrainer (or a FrozenEstimator "
+            f"wrapping one); got {pretrainer!r}."
+        )
+    return architecture
+
+
+class BasePretrainedEstimator(BaseEstimator):
+    """Pretrain on all rows, fine-tune an encoder + head on the labeled rows.
+
+    Subclasses implement ``_validate_targets``, ``_labeled_mask``,
+    ``_fit_targets``, ``_loss`` and, optionally, ``_stratify``.
+    """
+
+    _parameter_constraints = {
+        "pretrainer": [HasMethods(["fit", "transform"]), None],
+        "pretrain": ["boolean"],
+        "freeze": [
+            StrOptions({"none", "all"}),
+            Interval(Integral, 0, None, closed="left"),
+        ],
+        "unfreeze_at": [Interval(Integral, 0, None, closed="left"), None],
+        "encoder_lr_scale": [Interval(Real, 0, None, closed="left")],
+        "head_hidden_layer_sizes": ["array-like"],
+        "memory": [None, str, HasMethods(["cache"])],
+        **TRAINING_PARAMETER_CONSTRAINTS,
+    }
+
+    def __init__(
+        self,
+        pretrainer=None,
+        *,
+        pretrain=True,
+        freeze="none",
+        unfreeze_at=None,
+        encoder_lr_scale=1.0,
+        head_hidden_layer_sizes=(),
+        alpha=1e-4,
+        batch_size=32,
+        learning_rate_init=3e-3,
+        max_iter=500,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        memory=None,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+    ):
+        self.pretrainer = pretrainer
+        self.pretrain = pretrain
+        self.freeze = freeze
+        self.unfreeze_at = unfreeze_at
+        self.encoder_lr_scale = encoder_lr_scale
+        self.head_hidden_layer_sizes = head_hidden_layer_sizes
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.memory = memory
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # The pretrainer's own fit validates its parameters.
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y):
+        """Pretrain on all rows, then fine-tune on the labeled ones.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+            All rows, labeled or not.
+        y : array-like of shape (n_samples,)
+            Targets; the unlabeled rows are marked as the subclass documents.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        X = validate_data(self, X, accept_sparse="csr", dtype=FLOAT_DTYPES)
+        y = self._validate_targets(X, y)
+        labeled = self._labeled_mask(y)
+        if not labeled.any():
+            raise ValueError(
+                f"{type(self).__name__} needs at least one labeled row "
+                f"({self._unlabeled_marker} marks unlabeled rows); got 0 of {len(y)}."
+            )
+        targets, n_outputs, target_attributes = self._fit_targets(y[labeled])
+        head_sizes = check_layer_sizes(
+            self.head_hidden_layer_sizes, "head_hidden_layer_sizes", allow_empty=True
+        )
+        rng = check_random_state(self.random_state)
+        pretrain_seed, finetune_seed = draw_seed(rng), draw_seed(rng)
+        device = resolve_device(self.device)
+
+        pretrainer = self._fit_pretrainer(X, pretrain_seed) if self.pretrain else None
+        architecture = _architecture(
+            self.pretrainer if pretrainer is None else pretrainer
+        )
+        with fitting_torch(finetune_seed, device):
+            if pretrainer is None:
+                # Same architecture, fresh weights: the no-pretraining baseline.
+                encoder = architecture._build_module(X.shape[1]).encoder
+            else:
+                # A copy, so that fine-tuning never moves the pretrainer's weights.
+                encoder = copy.deepcopy(pretrainer.encoder_)
+            encoder = encoder.to(device)
+            schedule = self._fine_tuning_schedule(encoder)
+            module = EncoderHead(
+                encoder,
+                n_codings=encoder[-1][0].out_features,
+                n_outputs=n_outputs,
+                head_hidden_layer_sizes=head_sizes,
+                activation=architecture.activation,
+            )
+            train_data, valid_data = self._fine_tuning_data(
+                X[np.flatnonzero(labeled)], targets, finetune_seed, device
+            )
+            net = train_module(
+                self,
+                module,
+                self._loss(),
+                train_data,
+                valid_data,
+                seed=finetune_seed,
+                device=device,
+                phase="fine-tuning",
+                **schedule,
+            )
+        for name, value in target_attributes.items():
+            setattr(self, name, value)
+        self.pretrainer_ = pretrainer
+        self.net_ = net
+        self.history_ = net.history
+        self.loss_curve_ = list(self.history_[:, "train_loss"])
+        self.n_iter_ = len(self.history_)
+        return self
+
+    def _fine_tuning_schedule(self, encoder) -> dict:
+        """Freeze the encoder's lowest layers; return the matching net options.
+
+        The encoder trains at ``encoder_lr_scale`` times the head's learning
+        rate (0: frozen, like ``freeze="all"``), and frozen layers join it at
+        epoch ``unfreeze_at + 1`` when ``unfreeze_at`` is set.
+        """
+        n_frozen = n_frozen_layers(self.freeze, len(encoder))
+        if self.encoder_lr_scale == 0:
+            n_frozen = len(encoder)
+        freeze_lowest_layers(encoder, n_frozen)
+        encoder_lr = self.learning_rate_init * self.encoder_lr_scale
+        schedule = {"param_groups": [("encoder.*", {"lr": encoder_lr})]}
+        if self.unfreeze_at is not None and n_frozen and encoder_lr > 0:
+            frozen = [p for layer in encoder[:n_frozen] for p in layer.parameters()]
+            unfreeze = Unfreeze(frozen, epoch=self.unfreeze_at + 1, lr=encoder_lr)
+            schedule["callbacks"] = [("unfreeze", unfreeze)]
+        return schedule
+
+    def _fit_pretrainer(self, X, seed: int):
+        """Return a fitted pretrainer: the one given if fitted, else a fitted clone."""
+        pretrainer = self.pretrainer
+        if pretrainer is None:
+            pretrainer = AutoencoderPretrainer()
+        if not _is_fitted(pretrainer):
+            pretrainer = clone(pretrainer)
+            if pretrainer.get_params().get("random_state", "absent") is None:
+                pretrainer.set_params(random_state=seed)
+            # The cache key is (pretrainer parameters, X): phase-2 parameters
+            # such as freeze do not enter it, so a search over them pretrains
+            # once per training set.
+            fit_pretrainer = check_memory(self.memory).cache(_fit_estimator)
+            pretrainer = fit_pretrainer(pretrainer, X)
+        if not isinstance(getattr(pretrainer, "encoder_", None), nn.Module):
+            raise ValueError(
+                "pretrainer must be a transformer exposing a fitted torch encoder "
+                f"as encoder_ (e.g. AutoencoderPretrainer); got {pretrainer!r}."
+            )
+        if pretrainer.n_features_in_ != X.shape[1]:
+            raise ValueError(
+                f"The fitted pretrainer expects {pretrainer.n_features_in_} "
+                f"features but X has {X.shape[1]}."
+            )
+        return pretrainer
+
+    def _fine_tuning_data(self, X_labeled, targets: torch.Tensor, seed, device):
+        data = ArrayDataset(as_training_rows(X_labeled, device), targets.to(device))
+        if not self.early_stopping:
+            return data, None
+        train_index, valid_index = split_validation(
+            len(data), self.validation_fraction, seed, stratify=self._stratify(targets)
+        )
+        return data.subset(train_index), data.subset(valid_index)
+
+    def _stratify(self, targets: torch.Tensor):
+        """Return labels to stratify the early-stopping split by, or None."""
+        return None
+
+    @property
+    def encoder_(self) -> nn.Sequential:
+        """The fine-tuned encoder (a view of ``net_.module_.encoder``)."""
+        check_is_fitted(self)
+        return self.net_.module_.encoder
+
+    def _outputs(self, X) -> np.ndarray:
+        """Return the head's raw outputs for ``X`` as float64."""
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse="csr", dtype=FLOAT_DTYPES, reset=False)
+        module = self.net_.module_.eval()
+        device = next(module.parameters()).device
+        return apply_in_chunks(module, X, device).astype(np.float64)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
