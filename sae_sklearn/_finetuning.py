@@ -20,7 +20,7 @@ from torch import nn
 
 from ._data import ArrayDataset, apply_in_chunks, as_training_rows
 from ._freezing import Unfreeze, freeze_lowest_layers, n_frozen_layers
-from ._modules import EncoderHead
+from ._modules import EncoderHead, EncoderHeadDecoder, SemiSupervisedLoss
 from ._pretrainer import (
     FLOAT_DTYPES,
     TRAINING_PARAMETER_CONSTRAINTS,
@@ -63,6 +63,12 @@ SHARED_PARAMETERS_DOC = """
         Hidden layers of the head between the codings and the output layer,
         using the pretrainer's activation. Empty: the output layer sits right
         on the codings.
+    reconstruction_weight : float, default=0.0
+        Semi-supervised fine-tuning: when positive, the pretrained decoder is
+        kept and its reconstruction loss on every row (labeled or not) is
+        added, with this weight, to the supervised loss on the labeled rows,
+        so that the encoder keeps what it learned while it adapts to the
+        labels. An epoch then passes over all rows, not only the labeled ones.
     alpha : float, default=1e-4
         L2 penalty (Adam's weight decay) during fine-tuning.
     batch_size : int, default=32
@@ -172,6 +178,7 @@ class BasePretrainedEstimator(BaseEstimator):
         "unfreeze_at": [Interval(Integral, 0, None, closed="left"), None],
         "encoder_lr_scale": [Interval(Real, 0, None, closed="left")],
         "head_hidden_layer_sizes": ["array-like"],
+        "reconstruction_weight": [Interval(Real, 0, None, closed="left")],
         "memory": [None, str, HasMethods(["cache"])],
         **TRAINING_PARAMETER_CONSTRAINTS,
     }
@@ -185,6 +192,7 @@ class BasePretrainedEstimator(BaseEstimator):
         unfreeze_at=None,
         encoder_lr_scale=1.0,
         head_hidden_layer_sizes=(),
+        reconstruction_weight=0.0,
         alpha=1e-4,
         batch_size=32,
         learning_rate_init=3e-3,
@@ -204,6 +212,7 @@ class BasePretrainedEstimator(BaseEstimator):
         self.unfreeze_at = unfreeze_at
         self.encoder_lr_scale = encoder_lr_scale
         self.head_hidden_layer_sizes = head_hidden_layer_sizes
+        self.reconstruction_weight = reconstruction_weight
         self.alpha = alpha
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
@@ -257,26 +266,39 @@ class BasePretrainedEstimator(BaseEstimator):
         with fitting_torch(finetune_seed, device):
             if pretrainer is None:
                 # Same architecture, fresh weights: the no-pretraining baseline.
-                encoder = architecture._build_module(X.shape[1]).encoder
+                autoencoder = architecture._build_module(X.shape[1])
             else:
                 # A copy, so that fine-tuning never moves the pretrainer's weights.
-                encoder = copy.deepcopy(pretrainer.encoder_)
-            encoder = encoder.to(device)
-            schedule = self._fine_tuning_schedule(encoder)
-            module = EncoderHead(
-                encoder,
-                n_codings=encoder[-1][0].out_features,
-                n_outputs=n_outputs,
-                head_hidden_layer_sizes=head_sizes,
-                activation=architecture.activation,
-            )
+                autoencoder = copy.deepcopy(_architecture(pretrainer).net_.module_)
+            autoencoder = autoencoder.to(device)
+            schedule = self._fine_tuning_schedule(autoencoder.encoder)
+            head_options = {
+                "n_codings": autoencoder.encoder[-1][0].out_features,
+                "n_outputs": n_outputs,
+                "head_hidden_layer_sizes": head_sizes,
+                "activation": architecture.activation,
+            }
+            if self.reconstruction_weight > 0:
+                # Every row trains the decoder; only labeled rows the head.
+                module = EncoderHeadDecoder(autoencoder, **head_options)
+                loss = SemiSupervisedLoss(
+                    self._loss(), architecture._criterion(), self.reconstruction_weight
+                )
+                rows, all_targets = X, self._unlabeled_targets(len(y), targets)
+                all_targets[torch.from_numpy(labeled)] = targets
+                labeled_positions = np.flatnonzero(labeled)
+            else:
+                module = EncoderHead(autoencoder.encoder, **head_options)
+                loss = self._loss()
+                rows, all_targets = X[np.flatnonzero(labeled)], targets
+                labeled_positions = np.arange(len(targets))
             train_data, valid_data = self._fine_tuning_data(
-                X[np.flatnonzero(labeled)], targets, finetune_seed, device
+                rows, all_targets, labeled_positions, finetune_seed, device
             )
             net = train_module(
                 self,
                 module,
-                self._loss(),
+                loss,
                 train_data,
                 valid_data,
                 seed=finetune_seed,
@@ -338,14 +360,29 @@ class BasePretrainedEstimator(BaseEstimator):
             )
         return pretrainer
 
-    def _fine_tuning_data(self, X_labeled, targets: torch.Tensor, seed, device):
-        data = ArrayDataset(as_training_rows(X_labeled, device), targets.to(device))
+    def _fine_tuning_data(self, rows, targets, labeled_positions, seed, device):
+        """Return the training and (early stopping) validation datasets.
+
+        Validation rows are drawn from the labeled ones (``labeled_positions``
+        among ``rows``); every other row trains.
+        """
+        data = ArrayDataset(as_training_rows(rows, device), targets.to(device))
         if not self.early_stopping:
             return data, None
-        train_index, valid_index = split_validation(
-            len(data), self.validation_fraction, seed, stratify=self._stratify(targets)
+        _, valid_index = split_validation(
+            len(labeled_positions),
+            self.validation_fraction,
+            seed,
+            stratify=self._stratify(targets[labeled_positions]),
         )
-        return data.subset(train_index), data.subset(valid_index)
+        valid_rows = np.sort(labeled_positions[valid_index])
+        train_rows = np.setdiff1d(np.arange(len(data)), valid_rows)
+        return data.subset(train_rows), data.subset(valid_rows)
+
+    def _unlabeled_targets(self, n_rows: int, targets: torch.Tensor) -> torch.Tensor:
+        """Return ``n_rows`` targets shaped like ``targets``, all marked unlabeled."""
+        fill = float("nan") if targets.is_floating_point() else -1
+        return torch.full((n_rows, *targets.shape[1:]), fill, dtype=targets.dtype)
 
     def _stratify(self, targets: torch.Tensor):
         """Return labels to stratify the early-stopping split by, or None."""
@@ -363,7 +400,11 @@ class BasePretrainedEstimator(BaseEstimator):
         X = validate_data(self, X, accept_sparse="csr", dtype=FLOAT_DTYPES, reset=False)
         module = self.net_.module_.eval()
         device = next(module.parameters()).device
-        return apply_in_chunks(module, X, device).astype(np.float64)
+
+        def head_outputs(rows):
+            return module.head(module.encoder(rows))
+
+        return apply_in_chunks(head_outputs, X, device).astype(np.float64)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

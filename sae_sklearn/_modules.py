@@ -13,6 +13,8 @@ __all__ = [
     "AutoencoderLoss",
     "Corruption",
     "EncoderHead",
+    "EncoderHeadDecoder",
+    "SemiSupervisedLoss",
     "StackedAutoencoder",
     "TiedLinear",
     "dense_block",
@@ -246,3 +248,54 @@ class EncoderHead(nn.Module):
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """Return the head's outputs (logits or values) for ``X``."""
         return self.head(self.encoder(X))
+
+
+class EncoderHeadDecoder(EncoderHead):
+    """An encoder shared by a new head and the pretrained decoder.
+
+    Fine-tuning with a reconstruction term: ``forward`` returns the head's
+    outputs on the clean input, the reconstruction (of the corrupted input
+    when ``corruption`` is active) with its codings, and the clean input as the
+    reconstruction target.
+    """
+
+    def __init__(self, autoencoder: StackedAutoencoder, **head_options):
+        super().__init__(autoencoder.encoder, **head_options)
+        self.corruption = autoencoder.corruption
+        self.decoder = autoencoder.decoder
+
+    def forward(self, X: torch.Tensor):
+        """Return ``(outputs, (reconstruction, codings), X)``."""
+        codings = self.encoder(X)
+        outputs = self.head(codings)
+        corrupted = self.corruption(X)
+        if corrupted is not X:
+            codings = self.encoder(corrupted)
+        return outputs, (self.decoder(codings), codings), X
+
+
+class SemiSupervisedLoss(nn.Module):
+    """Supervised loss on the labeled rows plus a weighted reconstruction loss.
+
+    Targets mark unlabeled rows with -1 (class indices) or NaN (regression
+    values); the supervised term averages over the labeled rows of the batch
+    and is 0 when there are none, the reconstruction term covers every row.
+    """
+
+    def __init__(self, supervised: nn.Module, reconstruction: nn.Module, weight: float):
+        super().__init__()
+        self.supervised = supervised
+        self.reconstruction = reconstruction
+        self.weight = weight
+
+    def forward(self, prediction, target: torch.Tensor) -> torch.Tensor:
+        """Return the loss of ``prediction = (outputs, reconstruction, inputs)``."""
+        outputs, reconstruction, inputs = prediction
+        if target.is_floating_point():
+            labeled = ~torch.isnan(target).reshape(len(target), -1).any(dim=1)
+        else:
+            labeled = target >= 0
+        loss = self.weight * self.reconstruction(reconstruction, inputs)
+        if labeled.any():
+            loss = loss + self.supervised(outputs[labeled], target[labeled])
+        return loss
