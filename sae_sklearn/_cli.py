@@ -461,6 +461,10 @@ def _print_convergence_notes(notes) -> None:
         )
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 def _shorten(values, limit: int = 12) -> str:
     shown = ", ".join(map(str, values[:limit]))
     return shown + (", ..." if len(values) > limit else "")
@@ -489,12 +493,12 @@ def run_fit(args) -> None:
         raise CommandError(f"cannot write --model {args.model}: {error}") from None
 
     print(
-        f"read {args.data}: {table.n_rows} rows, {len(table.features)} feature "
-        f"columns, target {args.target!r}"
+        f"read {args.data}: {_count(table.n_rows, 'row')}, "
+        f"{_count(len(table.features), 'feature column')}, target {args.target!r}"
     )
     print(
-        f"labeled rows: {table.n_labeled} ({table.n_rows - table.n_labeled} with a "
-        "blank target are unlabeled: pretraining only)"
+        f"labeled rows: {table.n_labeled} (unlabeled, with a blank target: "
+        f"{table.n_rows - table.n_labeled}, used for pretraining only)"
     )
     print(f"task: {table.task} ({table.reason})")
     if table.task == "classification":
@@ -513,8 +517,11 @@ def _load_bundle(path: str) -> dict:
     try:
         bundle = joblib.load(path)
     # Unpickling a foreign or damaged file fails in many ways; all mean the same.
-    except Exception as error:  # noqa: BLE001
-        raise CommandError(f"cannot load the model file {path}: {error}") from None
+    except Exception as error:
+        raise CommandError(
+            f"cannot load the model file {path} ({type(error).__name__}); is it a "
+            "model saved by python -m sae_sklearn fit?"
+        ) from None
     if not isinstance(bundle, dict) or not set(BUNDLE_KEYS) <= set(bundle):
         raise CommandError(f"{path} is not a model saved by python -m sae_sklearn fit")
     return bundle
@@ -580,8 +587,8 @@ def run_evaluate(args) -> None:
         random_state=args.random_state,
     )
     print(
-        f"test {result.attrs['scoring']}, mean ± std over {args.repeats} "
-        f"repeat{'s' if args.repeats > 1 else ''}; "
+        f"test {result.attrs['scoring']}, mean ± std over "
+        f"{_count(args.repeats, 'repeat')}; "
         f"{table.n_labeled} labeled rows (a quarter held out for testing), "
         f"{table.n_rows - table.n_labeled} unlabeled rows"
     )
