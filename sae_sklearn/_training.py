@@ -210,31 +210,14 @@ def train_module(
     criterion,
     train_data: ArrayDataset,
     valid_data: ArrayDataset | None,
-    *,
-    seed: int,
-    device: torch.device,
-    max_epochs: int | None = None,
-    phase: str = "pretraining",
-    callbacks=(),
-    param_groups=(),
+    **net_options,
 ) -> SliceNet:
     """Train ``module`` with the estimator's training parameters; return the net.
 
-    Warns ``ConvergenceWarning`` when ``max_iter`` ends training before the
-    stopping rule does. See :func:`build_net` for the other arguments.
+    ``net_options`` go to :func:`build_net`. Warns ``ConvergenceWarning`` when
+    ``max_iter`` ends training before the stopping rule does.
     """
-    net = build_net(
-        estimator,
-        module,
-        criterion,
-        valid_data=valid_data,
-        seed=seed,
-        device=device,
-        max_epochs=max_epochs,
-        phase=phase,
-        callbacks=callbacks,
-        param_groups=param_groups,
-    )
+    net = build_net(estimator, module, criterion, valid_data=valid_data, **net_options)
     net.fit(train_data, None)
     if not dict(net.callbacks_)["stopping"].converged_:
         warnings.warn(
