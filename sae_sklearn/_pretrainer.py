@@ -255,7 +255,7 @@ class AutoencoderPretrainer(
         """
         X = self._validate_rows(X, reset=True)
         device = resolve_device(self.device)
-        seed = draw_seed(self.random_state)
+        seed = self._seed = draw_seed(self.random_state)  # partial_fit continues
         train_data, valid_data = ArrayDataset(as_training_rows(X, device)), None
         if self.early_stopping:
             train_index, valid_index = split_validation(

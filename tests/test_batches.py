@@ -139,3 +139,12 @@ def test_partial_fit_is_reproducible(digits):
     a = small_pretrainer().partial_fit(X).partial_fit(X)
     b = small_pretrainer().partial_fit(X).partial_fit(X)
     np.testing.assert_array_equal(a.transform(X), b.transform(X))
+
+
+def test_partial_fit_after_fit_continues_the_fitted_model(digits):
+    X = digits[0]
+    ae = small_pretrainer(max_iter=3, tol=0.0).fit(X)
+    before = ae.transform(X)
+    ae.partial_fit(X)
+    assert ae.n_iter_ == 4
+    assert not np.array_equal(ae.transform(X), before)
