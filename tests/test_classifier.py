@@ -269,3 +269,19 @@ def test_beats_chance_and_approaches_logistic_regression(digits):
         clf.score(X[~labeled], y[~labeled])
         > logistic.score(X[~labeled], y[~labeled]) - 0.1
     )
+
+
+def test_self_training_wraps_a_pretrained_classifier(digits, fitted_pretrainer):
+    from sklearn.semi_supervised import SelfTrainingClassifier
+
+    X, y, y_partial = digits
+    self_training = SelfTrainingClassifier(
+        PretrainedClassifier(FrozenEstimator(fitted_pretrainer), max_iter=30),
+        threshold=0.9,
+        max_iter=2,
+    ).fit(X, y_partial)
+    n_pseudo_labeled = np.sum((self_training.transduction_ != -1) & (y_partial == -1))
+    assert n_pseudo_labeled > 0
+    # Every refit reused the frozen pretrainer instead of pretraining again.
+    assert self_training.estimator_.pretrainer_.estimator is fitted_pretrainer
+    assert set(self_training.predict(X)) <= set(range(10))
