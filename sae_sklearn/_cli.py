@@ -233,7 +233,7 @@ def _import_pandas():
         import pandas
     except ImportError as error:
         raise CommandError(
-            "reading CSV files needs pandas: pip install pandas"
+            "reading CSV files needs pandas: pip install 'sae-sklearn[cli]'"
         ) from error
     return pandas
 

@@ -224,6 +224,6 @@ def train_module(
             f"{type(estimator).__name__}: maximum iterations ({net.max_epochs}) "
             "reached and the optimization hasn't converged yet.",
             ConvergenceWarning,
-            stacklevel=3,
+            stacklevel=4,  # train_module < fit < sklearn's fit wrapper < caller
         )
     return net
