@@ -20,7 +20,8 @@ __all__ = ["SliceNet", "build_net", "train_module"]
 class SliceNet(NeuralNet):
     """A skorch ``NeuralNet`` whose batches are index slices of whole tensors.
 
-    Besides the fast batch path it keeps frozen parameters (``requires_grad`` is
+    Besides the fast batch path (and a leaner step than skorch's generic one)
+    it keeps frozen parameters (``requires_grad`` is
     False) out of the optimizer, and lets callbacks end training early by
     setting ``stop_training_`` instead of raising ``KeyboardInterrupt``.
     """
@@ -40,6 +41,39 @@ class SliceNet(NeuralNet):
         return BatchIterator(
             dataset, self.batch_size, shuffle=training, rng=self.shuffle_rng_
         )
+
+    def train_step(self, batch, **fit_params):
+        """One optimizer step on ``batch``.
+
+        Adam needs no closure and no callback listens to gradients, so the
+        closure machinery of skorch's ``train_step`` is skipped: for small
+        tabular batches its per-step cost is measurable.
+        """
+        self.optimizer_.zero_grad()
+        step = self.train_step_single(batch, **fit_params)
+        self.optimizer_.step()
+        return step
+
+    def train_step_single(self, batch, **fit_params):
+        """Compute the loss of ``batch`` and its gradients (mode set per epoch)."""
+        X_batch, y_batch = self._on_device(batch)
+        y_pred = self.module_(X_batch)
+        loss = self.criterion_(y_pred, y_batch)
+        loss.backward()
+        return {"loss": loss, "y_pred": y_pred}
+
+    def validation_step(self, batch, **fit_params):
+        """Compute the loss of ``batch`` without gradients (mode set per epoch)."""
+        X_batch, y_batch = self._on_device(batch)
+        with torch.no_grad():
+            y_pred = self.module_(X_batch)
+            loss = self.criterion_(y_pred, y_batch)
+        return {"loss": loss, "y_pred": y_pred}
+
+    def _on_device(self, batch):
+        # In-memory batches are already there; memmap and sparse ones are not.
+        X_batch, y_batch = batch
+        return X_batch.to(self.device), y_batch.to(self.device)
 
     def get_all_learnable_params(self):
         """Yield the trainable parameters only, so frozen ones never move."""
@@ -61,6 +95,8 @@ class SliceNet(NeuralNet):
         self.stop_training_ = False
         for _ in range(epochs):
             self.notify("on_epoch_begin", **epoch_kwargs)
+            # Once per epoch rather than once per batch, as skorch would.
+            self._set_training(True)
             self.run_single_epoch(
                 iterator_train,
                 training=True,
@@ -68,6 +104,7 @@ class SliceNet(NeuralNet):
                 step_fn=self.train_step,
                 **fit_params,
             )
+            self._set_training(False)
             self.run_single_epoch(
                 iterator_valid,
                 training=False,
