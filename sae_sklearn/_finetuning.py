@@ -327,7 +327,9 @@ class BasePretrainedEstimator(BaseEstimator):
             n_frozen = len(encoder)
         freeze_lowest_layers(encoder, n_frozen)
         encoder_lr = self.learning_rate_init * self.encoder_lr_scale
-        schedule = {"param_groups": [("encoder.*", {"lr": encoder_lr})]}
+        schedule = {}
+        if self.encoder_lr_scale != 1:  # a second group costs time at every step
+            schedule["param_groups"] = [("encoder.*", {"lr": encoder_lr})]
         if self.unfreeze_at is not None and n_frozen and encoder_lr > 0:
             frozen = [p for layer in encoder[:n_frozen] for p in layer.parameters()]
             unfreeze = Unfreeze(frozen, epoch=self.unfreeze_at + 1, lr=encoder_lr)

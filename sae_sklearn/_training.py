@@ -70,6 +70,24 @@ class SliceNet(NeuralNet):
             loss = self.criterion_(y_pred, y_batch)
         return {"loss": loss, "y_pred": y_pred}
 
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        """Run one pass over ``iterator``, recording each batch's loss and size.
+
+        No per-batch callback notifications: none of this package's callbacks
+        acts per batch, and for small batches the notifications cost more than
+        the bookkeeping they serve.
+        """
+        if iterator is None:
+            return
+        n_batches = 0
+        for batch in iterator:
+            self.history.new_batch()
+            step = step_fn(batch, **fit_params)
+            self.history.record_batch(prefix + "_loss", step["loss"].item())
+            self.history.record_batch(prefix + "_batch_size", len(batch[0]))
+            n_batches += 1
+        self.history.record(prefix + "_batch_count", n_batches)
+
     def _on_device(self, batch):
         # In-memory batches are already there; memmap and sparse ones are not.
         X_batch, y_batch = batch
