@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import platform
+import sys
 import tempfile
 import time
 import warnings
@@ -25,20 +26,17 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 
-from sae_sklearn import AutoencoderPretrainer, PretrainedClassifier
+from sae_sklearn import PretrainedClassifier
 from sae_sklearn.model_selection import SemiSupervisedKFold
 
+# Worker processes import the counting pretrainer by name, from this folder.
+sys.path.insert(0, str(Path(__file__).parent))
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]
+)
+from counting import COUNT_FILE, CountingPretrainer  # noqa: E402
+
 RESULTS = Path(__file__).parent / "results"
-COUNT_FILE = "SAE_BENCH_PRETRAINING_COUNT_FILE"
-
-
-class CountingPretrainer(AutoencoderPretrainer):
-    """An AutoencoderPretrainer that appends a line to a file at every fit."""
-
-    def fit(self, X, y=None):
-        with open(os.environ[COUNT_FILE], "a") as count_file:
-            count_file.write(f"{os.getpid()}\n")
-        return super().fit(X, y)
 
 
 def run_search(X, y, memory, n_jobs, count_path: Path) -> dict:
