@@ -10,7 +10,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 from torch import nn
 
-from ._data import take_rows, unlabeled_mask
+from ._data import unlabeled_mask
 from ._finetuning import BasePretrainedEstimator, fill_shared_docs
 
 __all__ = ["PretrainedClassifier"]
@@ -143,13 +143,7 @@ class PretrainedClassifier(ClassifierMixin, BasePretrainedEstimator):
         """
         y = np.asarray(y)
         labeled = ~unlabeled_mask(y)
-        if not labeled.any():
-            raise ValueError("score needs at least one labeled row (y != -1).")
-        if sample_weight is not None:
-            sample_weight = np.asarray(sample_weight)[labeled]
-        return accuracy_score(
-            y[labeled], self.predict(take_rows(X, labeled)), sample_weight=sample_weight
-        )
+        return self._score_labeled(X, y, labeled, accuracy_score, sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

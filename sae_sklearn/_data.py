@@ -12,6 +12,7 @@ import os
 import numpy as np
 import scipy.sparse as sp
 import torch
+from sklearn.utils import _safe_indexing, indexable
 
 __all__ = [
     "ArrayDataset",
@@ -275,10 +276,8 @@ def scan_in_chunks(X) -> tuple[float, float]:
     return low, high
 
 
-def take_rows(X, mask: np.ndarray):
-    """Return the rows of ``X`` (array, DataFrame, sparse or list) where ``mask``."""
-    if hasattr(X, "iloc"):
-        return X.iloc[np.flatnonzero(mask)]
-    if isinstance(X, list):
-        return [row for row, keep in zip(X, mask) if keep]
-    return X[np.flatnonzero(mask)]
+def take_rows(X, rows: np.ndarray):
+    """Return rows ``rows`` (indices) of ``X``: array, DataFrame, list or sparse."""
+    if sp.issparse(X) and X.format not in ("csr", "csc"):
+        X = X.tocsr()  # COO and other formats cannot select rows
+    return _safe_indexing(indexable(X)[0], rows)

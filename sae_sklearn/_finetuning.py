@@ -18,7 +18,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
 from torch import nn
 
-from ._data import ArrayDataset, apply_in_chunks, as_training_rows
+from ._data import ArrayDataset, apply_in_chunks, as_training_rows, take_rows
 from ._freezing import Unfreeze, freeze_lowest_layers, n_frozen_layers
 from ._modules import EncoderHead, EncoderHeadDecoder, SemiSupervisedLoss
 from ._pretrainer import (
@@ -407,6 +407,19 @@ class BasePretrainedEstimator(BaseEstimator):
             return module.head(module.encoder(rows))
 
         return apply_in_chunks(head_outputs, X, device).astype(np.float64)
+
+    def _score_labeled(self, X, y, labeled, metric, sample_weight):
+        """Return ``metric`` of the predictions on the ``labeled`` rows only."""
+        if not labeled.any():
+            raise ValueError(
+                "score needs at least one labeled row "
+                f"({self._unlabeled_marker} marks unlabeled rows)."
+            )
+        rows = np.flatnonzero(labeled)
+        if sample_weight is not None:
+            sample_weight = np.asarray(sample_weight)[rows]
+        y_pred = self.predict(take_rows(X, rows))
+        return metric(y[rows], y_pred, sample_weight=sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -7,7 +7,6 @@ from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 from torch import nn
 
-from ._data import take_rows
 from ._finetuning import BasePretrainedEstimator, fill_shared_docs
 
 __all__ = ["PretrainedRegressor"]
@@ -123,14 +122,7 @@ class PretrainedRegressor(RegressorMixin, BasePretrainedEstimator):
             Coefficient of determination over the labeled rows.
         """
         y = np.asarray(y, dtype=np.float64)
-        labeled = ~np.isnan(y)
-        if not labeled.any():
-            raise ValueError("score needs at least one labeled row (y not NaN).")
-        if sample_weight is not None:
-            sample_weight = np.asarray(sample_weight)[labeled]
-        return r2_score(
-            y[labeled], self.predict(take_rows(X, labeled)), sample_weight=sample_weight
-        )
+        return self._score_labeled(X, y, ~np.isnan(y), r2_score, sample_weight)
 
 
 fill_shared_docs(PretrainedRegressor)

@@ -11,7 +11,6 @@ import time
 from numbers import Integral
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     MetaEstimatorMixin,
@@ -26,7 +25,6 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.utils import (
     Bunch,
-    _safe_indexing,
     check_random_state,
     get_tags,
     indexable,
@@ -47,7 +45,7 @@ from sklearn.utils.validation import (
     column_or_1d,
 )
 
-from ._data import unlabeled_mask
+from ._data import take_rows, unlabeled_mask
 
 __all__ = ["LabeledOnly", "hide_labels", "label_efficiency_curve"]
 
@@ -98,13 +96,6 @@ def hide_labels(y, fraction: float, random_state) -> np.ndarray:
     y_partial = y.astype(object)
     y_partial[~keep] = -1
     return y_partial
-
-
-def _take_rows(X, rows):
-    """Return rows ``rows`` of ``X`` (array, DataFrame, list or sparse matrix)."""
-    if sp.issparse(X) and X.format not in ("csr", "csc"):
-        X = X.tocsr()  # COO and other formats cannot select rows
-    return _safe_indexing(indexable(X)[0], rows)
 
 
 def _estimator_has(method: str):
@@ -190,7 +181,7 @@ class LabeledOnly(MetaEstimatorMixin, BaseEstimator):
         rows, y_labeled = self._labeled(X, y, "fit")
         params = self._row_params(sample_weight, X, rows)
         self.estimator_ = clone(self.estimator).fit(
-            _take_rows(X, rows), y_labeled, **params
+            take_rows(X, rows), y_labeled, **params
         )
         return self
 
@@ -319,7 +310,7 @@ class LabeledOnly(MetaEstimatorMixin, BaseEstimator):
         check_is_fitted(self)
         rows, y_labeled = self._labeled(X, y, "score")
         params = self._row_params(sample_weight, X, rows)
-        return self.estimator_.score(_take_rows(X, rows), y_labeled, **params)
+        return self.estimator_.score(take_rows(X, rows), y_labeled, **params)
 
     @property
     def classes_(self):
@@ -699,7 +690,7 @@ def _fit_and_score(model, name, X, split, fraction, scorer, seed):
     model.set_params(**dict.fromkeys(random_states, int(seed)))
     start = time.perf_counter()
     try:
-        model.fit(_take_rows(X, split.train), split.y_partial[fraction])
+        model.fit(take_rows(X, split.train), split.y_partial[fraction])
     except Exception as error:
         if hasattr(error, "add_note"):  # Python >= 3.11
             error.add_note(
@@ -708,7 +699,7 @@ def _fit_and_score(model, name, X, split, fraction, scorer, seed):
             )
         raise
     fit_time = time.perf_counter() - start
-    score = scorer(model, _take_rows(X, split.test), split.y_test)
+    score = scorer(model, take_rows(X, split.test), split.y_test)
     return float(score), fit_time
 
 
