@@ -253,7 +253,7 @@ class AutoencoderPretrainer(
         self : AutoencoderPretrainer
             The fitted transformer.
         """
-        X = self._validate_rows(X, reset=True)
+        X = self._validate_rows(X, reset=True, training=True)
         device = resolve_device(self.device)
         seed = self._seed = draw_seed(self.random_state)  # partial_fit continues
         train_data, valid_data = ArrayDataset(as_training_rows(X, device)), None
@@ -308,7 +308,7 @@ class AutoencoderPretrainer(
                 "layer-wise pretraining (layerwise=True) needs fit."
             )
         first_call = not hasattr(self, "net_")
-        X = self._validate_rows(X, reset=first_call)
+        X = self._validate_rows(X, reset=first_call, training=True)
         device = resolve_device(self.device)
         if first_call:
             self._seed = draw_seed(self.random_state)
@@ -328,8 +328,12 @@ class AutoencoderPretrainer(
         self._record_history()
         return self
 
-    def _validate_rows(self, X, reset: bool):
-        """Validate ``X`` once, without ever paging a whole memmap into memory."""
+    def _validate_rows(self, X, reset: bool, training: bool = False):
+        """Validate ``X`` once, without ever paging a whole memmap into memory.
+
+        Training rows must also lie in [0, 1] for a sigmoid output, whose
+        cross-entropy loss treats them as targets.
+        """
         on_disk = is_memmap(X)
         X = validate_data(
             self,
@@ -339,11 +343,12 @@ class AutoencoderPretrainer(
             reset=reset,
             ensure_all_finite=not on_disk,
         )
+        check_range = training and self.output_activation == "sigmoid"
         if on_disk:
-            low, high = scan_in_chunks(X)
-        elif self.output_activation == "sigmoid":
+            low, high = scan_in_chunks(X)  # the finiteness check, chunk by chunk
+        elif check_range:
             low, high = X.min(), X.max()
-        if self.output_activation == "sigmoid" and (low < 0 or high > 1):
+        if check_range and (low < 0 or high > 1):
             raise ValueError(
                 "output_activation='sigmoid' reconstructs values in [0, 1], but X "
                 f"ranges over [{low:.3g}, {high:.3g}]. Scale X with "

@@ -121,3 +121,13 @@ def test_diverging_loss_raises_value_error():
     X = np.random.default_rng(0).normal(size=(64, 5)) * 1e30
     with pytest.raises(ValueError, match="learning_rate_init"):
         AutoencoderPretrainer((4,), max_iter=3, random_state=0).fit(X)
+
+
+def test_sigmoid_range_is_checked_on_training_rows_only(digits):
+    X, _, _ = digits
+    ae = small_pretrainer(output_activation="sigmoid").fit(X)
+    # Rows outside [0, 1] can still be encoded and scored after training.
+    assert ae.transform(X * 2).shape == (len(X), 16)
+    assert np.isfinite(ae.score(X * 2))
+    with pytest.raises(ValueError, match="MinMaxScaler"):
+        ae.partial_fit(X * 2)
