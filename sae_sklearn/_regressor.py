@@ -85,6 +85,9 @@ class PretrainedRegressor(RegressorMixin, BasePretrainedEstimator):
             {"target_mean_": mean, "target_scale_": scale},
         )
 
+    def _consistency_loss(self) -> nn.Module:
+        return nn.MSELoss()
+
     def _loss(self) -> nn.Module:
         return nn.MSELoss()
 
@@ -125,4 +128,15 @@ class PretrainedRegressor(RegressorMixin, BasePretrainedEstimator):
         return self._score_labeled(X, y, ~np.isnan(y), r2_score, sample_weight)
 
 
-fill_shared_docs(PretrainedRegressor)
+CONSISTENCY_DOC = """
+    consistency_weight : float, default=0.0
+        Weight of a consistency term on the unlabeled rows (when ``y`` has
+        NaN targets): the mean squared difference between the predictions for
+        a noisy copy of each row and for the row itself. Off by default: on
+        Friedman #1 with 20% of the targets it lowered R² from 0.94 to 0.82.
+    consistency_noise : float, default=1.0
+        Standard deviation of the Gaussian noise of the consistency term, in
+        units of each feature's standard deviation over the training rows.
+"""
+
+fill_shared_docs(PretrainedRegressor, CONSISTENCY_DOC)

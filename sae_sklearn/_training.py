@@ -11,7 +11,12 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback
 from skorch.helper import predefined_split
 
-from ._data import ArrayDataset, BatchIterator
+from ._data import (
+    ArrayDataset,
+    BatchIterator,
+    SemiSupervisedBatchIterator,
+    SemiSupervisedDataset,
+)
 from ._torch_utils import rebalance_torch_threads
 
 __all__ = ["SliceNet", "build_net", "train_module"]
@@ -38,6 +43,10 @@ class SliceNet(NeuralNet):
 
     def get_iterator(self, dataset, training=False):
         """Return a :class:`BatchIterator`, shuffled when training."""
+        if training and isinstance(dataset, SemiSupervisedDataset):
+            return SemiSupervisedBatchIterator(
+                dataset, self.batch_size, self.shuffle_rng_
+            )
         return BatchIterator(
             dataset, self.batch_size, shuffle=training, rng=self.shuffle_rng_
         )
@@ -165,8 +174,10 @@ class StoppingRule(Callback):
     """Stop like scikit-learn's MLP: no improvement above ``tol`` for a while.
 
     It watches the validation loss when there is a validation set (and then
-    restores the best weights at the end), the training loss otherwise. A loss
-    that stops being finite ends training with a ``ValueError``.
+    restores the best weights at the end), the training loss otherwise, and
+    nothing when ``monitor`` is None (a fixed budget of epochs, which counts as
+    converged). A loss that stops being finite ends training with a
+    ``ValueError``.
     """
 
     def __init__(self, monitor, tol, n_iter_no_change, restore_best):
@@ -179,7 +190,7 @@ class StoppingRule(Callback):
         self.best_loss_ = math.inf
         self.n_epochs_without_improvement_ = 0
         self.best_state_ = None
-        self.converged_ = False
+        self.converged_ = self.monitor is None
 
     def on_epoch_end(self, net, **kwargs):
         epoch = net.history[-1]
@@ -190,6 +201,8 @@ class StoppingRule(Callback):
                     f"{epoch['epoch']}: training diverged. Lower learning_rate_init, "
                     "or scale the features (e.g. StandardScaler or MinMaxScaler)."
                 )
+        if self.monitor is None:
+            return
         loss = epoch[self.monitor]
         if loss < self.best_loss_ - self.tol:
             self.n_epochs_without_improvement_ = 0
@@ -221,6 +234,7 @@ def build_net(
     phase: str = "pretraining",
     callbacks=(),
     param_groups=(),
+    stop_on_train_loss: bool = True,
 ) -> SliceNet:
     """Return an uninitialised net with the estimator's training parameters.
 
@@ -229,10 +243,14 @@ def build_net(
     ``n_iter_no_change`` and ``verbose`` (one line per epoch, labelled
     ``phase``, when positive). ``callbacks`` are added to the
     stopping rule, and ``param_groups`` are skorch's optimizer parameter groups
-    (``[("encoder.*", {"lr": ...})]``).
+    (``[("encoder.*", {"lr": ...})]``). Without a validation set and with
+    ``stop_on_train_loss`` False, training runs ``max_epochs`` epochs.
     """
+    monitor = "valid_loss" if valid_data is not None else None
+    if valid_data is None and stop_on_train_loss:
+        monitor = "train_loss"
     stopping = StoppingRule(
-        monitor="train_loss" if valid_data is None else "valid_loss",
+        monitor=monitor,
         tol=estimator.tol,
         n_iter_no_change=estimator.n_iter_no_change,
         restore_best=valid_data is not None,

@@ -35,7 +35,9 @@ def test_fit_predict_and_attributes(digits):
     clf = PretrainedClassifier(small_pretrainer(), max_iter=60, random_state=0)
     clf.fit(X, y_partial)
     assert isinstance(clf.net_, NeuralNet)
-    assert set(dict(clf.net_.module_.named_children())) == {"encoder", "head"}
+    # y has unlabeled rows: the consistency term adds its input perturbation.
+    children = set(dict(clf.net_.module_.named_children()))
+    assert {"encoder", "head", "perturbation"} <= children
     np.testing.assert_array_equal(clf.classes_, np.arange(10))
     proba = clf.predict_proba(X)
     assert proba.shape == (len(X), 10)
@@ -137,27 +139,47 @@ def rows_per_epoch(history):
 
 def test_pretraining_uses_all_rows_and_fine_tuning_the_labeled_ones(digits):
     X, _, y_partial = digits
-    clf = PretrainedClassifier(small_pretrainer(), **FAST).fit(X, y_partial)
+    clf = PretrainedClassifier(small_pretrainer(), consistency_weight=0, **FAST)
+    clf.fit(X, y_partial)
     assert rows_per_epoch(clf.pretrainer_.history_) == len(X)
     assert rows_per_epoch(clf.history_) == np.sum(y_partial != -1)
 
 
-def test_unlabeled_rows_do_not_reach_the_head(digits, fitted_pretrainer):
+def test_semi_supervised_epoch_passes_over_all_rows_with_labeled_batches(digits):
+    X, _, y_partial = digits
+    clf = PretrainedClassifier(small_pretrainer(), batch_size=16, **FAST)
+    clf.fit(X, y_partial)
+    n_batches = -(-len(X) // (4 * 16))
+    assert len(clf.history_[-1]["batches"]) == n_batches
+    assert rows_per_epoch(clf.history_) == len(X) + 16 * n_batches
+
+
+def test_unlabeled_rows_do_not_reach_a_supervised_head(digits, fitted_pretrainer):
     X, _, y_partial = digits
     labeled = y_partial != -1
     frozen = FrozenEstimator(fitted_pretrainer)
-    with_unlabeled = PretrainedClassifier(frozen, **FAST).fit(X, y_partial)
-    labeled_only = PretrainedClassifier(frozen, **FAST).fit(
-        X[labeled], y_partial[labeled]
-    )
+    supervised = PretrainedClassifier(frozen, consistency_weight=0, **FAST)
+    with_unlabeled = clone(supervised).fit(X, y_partial)
+    labeled_only = clone(supervised).fit(X[labeled], y_partial[labeled])
     np.testing.assert_array_equal(
         with_unlabeled.predict_proba(X), labeled_only.predict_proba(X)
     )
     # Garbage in unlabeled rows changes nothing either.
     X_noisy = X.copy()
     X_noisy[~labeled] = np.random.default_rng(0).random(X_noisy[~labeled].shape)
-    noisy = PretrainedClassifier(frozen, **FAST).fit(X_noisy, y_partial)
+    noisy = clone(supervised).fit(X_noisy, y_partial)
     np.testing.assert_array_equal(noisy.predict_proba(X), labeled_only.predict_proba(X))
+
+
+def test_consistency_term_learns_from_unlabeled_rows(digits, fitted_pretrainer):
+    X, _, y_partial = digits
+    labeled = y_partial != -1
+    frozen = FrozenEstimator(fitted_pretrainer)
+    X_noisy = X.copy()
+    X_noisy[~labeled] = np.random.default_rng(0).random(X_noisy[~labeled].shape)
+    clean = PretrainedClassifier(frozen, **FAST).fit(X, y_partial)
+    noisy = PretrainedClassifier(frozen, **FAST).fit(X_noisy, y_partial)
+    assert not np.allclose(clean.predict_proba(X), noisy.predict_proba(X))
 
 
 def test_string_labels(digits, fitted_pretrainer):

@@ -12,7 +12,7 @@ import scipy.sparse as sp
 from conftest import small_pretrainer
 from sklearn.exceptions import NotFittedError
 
-from sae_sklearn import AutoencoderPretrainer, PretrainedClassifier
+from sae_sklearn import AutoencoderPretrainer, PretrainedClassifier, PretrainedRegressor
 
 FAST = {"max_iter": 15, "random_state": 0}
 
@@ -172,6 +172,10 @@ def test_freeze_beyond_encoder_depth(data):
         (PretrainedClassifier(head_hidden_layer_sizes=(0,)), "head_hidden_layer_sizes"),
         (PretrainedClassifier(freeze=-1), "freeze"),
         (PretrainedClassifier(tol=-0.1), "tol"),
+        (PretrainedClassifier(consistency_weight=-1.0), "consistency_weight"),
+        (PretrainedClassifier(consistency_noise=0.0), "consistency_noise"),
+        (PretrainedClassifier(confidence_threshold=1.5), "confidence_threshold"),
+        (PretrainedRegressor(consistency_noise=-1.0), "consistency_noise"),
     ],
 )
 def test_invalid_parameters_are_named(data, estimator, parameter):
