@@ -62,7 +62,7 @@ def fit_once(path: str, mode: str, batch_size: int) -> dict:
     X = np.load(path, mmap_mode="r" if mode == "memmap" else None)
     start = time.perf_counter()
     ae = AutoencoderPretrainer(
-        (256, 64), max_iter=1, batch_size=batch_size, random_state=0
+        (256, 64), noise=None, max_iter=1, batch_size=batch_size, random_state=0
     )
     ae.fit(X)
     fit_seconds = time.perf_counter() - start

@@ -200,6 +200,7 @@ def autoencoder_contenders(X_numpy, init):
         pretrainer = AutoencoderPretrainer(
             hidden_layer_sizes=HIDDEN,
             activation="relu",
+            noise=None,  # the plain loop does not corrupt its input
             batch_size=batch_size,
             max_iter=epochs,
             tol=0,
@@ -240,6 +241,7 @@ def finetuning_contenders(X_numpy, y_numpy, init):
         classifier = PretrainedClassifier(
             pretrainer,
             freeze="none",
+            head_hidden_layer_sizes=(),  # the plain loop's linear head
             batch_size=batch_size,
             max_iter=epochs,
             tol=0,

@@ -25,10 +25,17 @@ class PretrainedClassifier(ClassifierMixin, BasePretrainedEstimator):
 
     ``fit(X, y)`` runs both phases of unsupervised pretraining: the
     ``pretrainer`` (an autoencoder) is fitted on all rows, labeled or not; its
-    encoder is then copied under a new softmax head and trained on the labeled
-    rows with the cross-entropy loss, the ``freeze`` lowest encoder layers kept
-    as pretrained. Rows with ``y == -1`` are unlabeled (scikit-learn's
-    semi-supervised convention): they serve pretraining only.
+    encoder is then copied under a new head and trained with the cross-entropy
+    loss on the labeled rows, the ``freeze`` lowest encoder layers kept as
+    pretrained. Rows with ``y == -1`` are unlabeled (scikit-learn's
+    semi-supervised convention): they serve pretraining and, through the
+    consistency term (``consistency_weight``), fine-tuning too: the classifier
+    trains towards its own confident predictions on noisy copies of every row.
+
+    The defaults were chosen with ``benchmarks/bench_accuracy.py``: with 5% of
+    the labels on digits and on a 5,000-row MNIST subset, the default fit beat
+    the same network trained on the labeled rows alone, logistic regression,
+    BernoulliRBM + logistic regression and label spreading.
 
     Parameters
     ----------

@@ -2,7 +2,7 @@
 
 A CSV file has a header row; one column is the target, every other column a
 numeric feature. A row whose target cell is blank is unlabeled: it serves
-pretraining only. Failures the user can fix raise :class:`CommandError`, which
+pretraining (and a classifier's consistency term). Failures the user can fix raise :class:`CommandError`, which
 ``python -m sae_sklearn`` prints as a one-line message.
 """
 
@@ -498,7 +498,7 @@ def run_fit(args) -> None:
     )
     print(
         f"labeled rows: {table.n_labeled} (unlabeled, with a blank target: "
-        f"{table.n_rows - table.n_labeled}, used for pretraining only)"
+        f"{table.n_rows - table.n_labeled}, not used for the supervised loss)"
     )
     print(f"task: {table.task} ({table.reason})")
     if table.task == "classification":

@@ -17,8 +17,9 @@ class PretrainedRegressor(RegressorMixin, BasePretrainedEstimator):
 
     The recipe of :class:`PretrainedClassifier` with a regression head trained
     on the mean squared error. **Unlabeled rows have a NaN target** (a class
-    label of -1 would be a valid number here): they serve pretraining only.
-    Targets are standardised for training (mean 0, variance 1 over the labeled
+    label of -1 would be a valid number here): they serve pretraining, and the
+    consistency term when ``consistency_weight`` is positive. Targets are
+    standardised for training (mean 0, variance 1 over the labeled
     rows) and predictions mapped back, so the head's scale does not depend on
     the target's units.
 

@@ -406,8 +406,10 @@ def label_efficiency_curve(
 
         - ``"no pretraining"``: a clone of ``estimator`` with every parameter
           named ``pretrain`` (``pretrain``, or ``<step>__pretrain`` in a
-          pipeline) set to False, when it has one: the same network, trained
-          from scratch on the labeled rows;
+          pipeline) set to False, when it has one: the same network and
+          training without pretraining (the classifier's consistency term,
+          when on, still learns from the unlabeled rows), which isolates what
+          pretraining adds;
         - ``"logistic regression"``: ``LabeledOnly(LogisticRegression(
           max_iter=1000))``, preceded by clones of the pipeline's other steps
           when ``estimator`` is a Pipeline, so that it gets the same

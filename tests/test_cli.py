@@ -120,7 +120,7 @@ def test_fit_prints_summary_and_saves_bundle(classifier_file, digits_csv):
     n_labeled = int(pd.read_csv(digits_csv)["digit"].notna().sum())
     assert "300 rows, 64 feature columns, target 'digit'" in stdout
     assert f"labeled rows: {n_labeled} (unlabeled, with a blank target: " in stdout
-    assert f"target: {300 - n_labeled}, used for pretraining only)" in stdout
+    assert f"target: {300 - n_labeled}, not used for the supervised loss)" in stdout
     assert "task: classification (the labeled targets are 10 distinct" in stdout
     assert "classes (10): 0, 1, 2" in stdout
     assert f"saved to {path}" in stdout
