@@ -2,8 +2,9 @@
 
 A CSV file has a header row; one column is the target, every other column a
 numeric feature. A row whose target cell is blank is unlabeled: it serves
-pretraining (and a classifier's consistency term). Failures the user can fix raise :class:`CommandError`, which
-``python -m sae_sklearn`` prints as a one-line message.
+pretraining (and a classifier's consistency term). Failures the user can fix
+raise :class:`CommandError`, which ``python -m sae_sklearn`` prints as a
+one-line message.
 """
 
 import argparse
