@@ -100,8 +100,11 @@ class AutoencoderPretrainer(
     noise_level : float, default=0.3
         Strength of ``noise`` (see above). The default denoising (Gaussian
         noise of standard deviation 0.3, for features in [0, 1] or
-        standardized) gave a frozen encoder 1-2 points more accuracy than no
-        noise on digits and MNIST; 0.5 did no better.
+        standardized) gave a linear softmax on frozen codings 1-2 points
+        more accuracy than no noise on digits and MNIST (5% of labels); 0.5
+        did no better. Under the default head and consistency term the
+        variants are within noise of each other on digits
+        (``benchmarks/results/variants.md``).
     tied_weights : bool, default=False
         Each decoder layer uses the transpose of its mirror encoder layer's
         weight (with a bias of its own), halving the number of weights.

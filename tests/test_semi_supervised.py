@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 from conftest import small_pretrainer
@@ -213,3 +214,13 @@ def test_consistency_term_raises_accuracy_with_few_labels(digits_five_percent):
     supervised_accuracy = supervised.fit(X, y_partial).score(X_test, y_test)
     semi_supervised_accuracy = semi_supervised.fit(X, y_partial).score(X_test, y_test)
     assert semi_supervised_accuracy > supervised_accuracy + 0.03
+
+
+def test_sparse_rows_train_like_dense_rows(digits):
+    X, _, y_partial = digits
+    pretrainer = FrozenEstimator(small_pretrainer().fit(X))
+    dense = PretrainedClassifier(pretrainer, **FAST).fit(X, y_partial)
+    sparse = PretrainedClassifier(pretrainer, **FAST).fit(sp.csr_matrix(X), y_partial)
+    np.testing.assert_allclose(
+        sparse.predict_proba(X), dense.predict_proba(X), rtol=1e-5, atol=1e-6
+    )
