@@ -229,14 +229,15 @@ CONSISTENCY_DOC = """
         takes that class as its pseudo-label, and the prediction for a noisy
         copy of the row is trained towards it. The classifier thereby learns
         from the unlabeled rows too, and its decisions avoid their dense
-        regions. With 5% of labels it added 5 points (digits) and 10 points
-        (MNIST) to a pretrained network. 0 trains on the labeled rows only.
+        regions. With 5% of labels it raised a pretrained network from 0.895
+        to 0.940 (digits) and from 0.820 to 0.905 (MNIST). 0 trains on the
+        labeled rows only.
     consistency_noise : float, default=1.0
         Standard deviation of the Gaussian noise of the consistency term, in
         units of each feature's standard deviation over the training rows
-        (so the noise does not depend on the features' units). Levels from 1
-        to 1.5 did about equally well with 5% of labels; stronger noise suited
-        MNIST, weaker noise digits.
+        (so the noise does not depend on the features' units). With 5% of
+        labels, 0.5 / 1.0 / 1.5 gave 0.946 / 0.940 / 0.934 on digits and
+        0.876 / 0.905 / 0.913 on MNIST: 1.0 is the compromise.
     confidence_threshold : float, default=0.95
         Smallest predicted probability that makes a class a pseudo-label.
 """

@@ -224,3 +224,17 @@ def test_sparse_rows_train_like_dense_rows(digits):
     np.testing.assert_allclose(
         sparse.predict_proba(X), dense.predict_proba(X), rtol=1e-5, atol=1e-6
     )
+
+
+def test_early_stopping_with_fewer_validation_rows_than_classes(digits_five_percent):
+    X, y_partial, _, _ = digits_five_percent
+    # 67 labeled rows: a 10% validation split has 7 rows for 10 classes, too
+    # few to stratify, so the split is drawn without stratification.
+    clf = PretrainedClassifier(
+        FrozenEstimator(small_pretrainer().fit(X)),
+        early_stopping=True,
+        max_iter=5,
+        random_state=0,
+    ).fit(X, y_partial)
+    assert len(clf.history_[-1]["batches"]) > 0
+    assert "valid_loss" in clf.history_[-1]
