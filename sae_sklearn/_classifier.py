@@ -160,8 +160,7 @@ class PretrainedClassifier(ClassifierMixin, BasePretrainedEstimator):
         return ConfidentPseudoLabelLoss(self.confidence_threshold)
 
     def _stratify(self, targets: torch.Tensor):
-        classes = targets.cpu().numpy()
-        return classes if np.bincount(classes).min() >= 2 else None
+        return targets.cpu().numpy()
 
     def predict_proba(self, X):
         """Return class probabilities.

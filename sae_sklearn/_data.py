@@ -184,6 +184,13 @@ class ArrayDataset(torch.utils.data.Dataset):
     def __getitem__(self, index):
         return self.batch(index)
 
+    def index(self, rows: np.ndarray) -> torch.Tensor:
+        """Return ``rows`` as an index tensor, on the device of a whole tensor ``X``."""
+        index = torch.as_tensor(rows)
+        if isinstance(self.X, torch.Tensor) and self.rows is None:
+            index = index.to(self.X.device)
+        return index
+
     def batch(self, index):
         """Return ``(X_batch, y_batch)`` for a slice or a sorted index tensor."""
         if self.rows is not None:
@@ -230,9 +237,7 @@ class BatchIterator:
             for start in range(0, n_rows, self.batch_size):
                 yield self.dataset.batch(slice(start, start + self.batch_size))
             return
-        order = torch.from_numpy(self.rng.permutation(n_rows))
-        if isinstance(self.dataset.X, torch.Tensor) and self.dataset.rows is None:
-            order = order.to(self.dataset.X.device)
+        order = self.dataset.index(self.rng.permutation(n_rows))
         for batch_order in torch.split(order, self.batch_size):
             yield self.dataset.batch(torch.sort(batch_order).values)
 
@@ -305,11 +310,7 @@ class SemiSupervisedBatchIterator:
             reshuffled = self.rng.permutation(len(self.dataset.labeled))
             self._labeled_order = np.concatenate([self._labeled_order, reshuffled])
         rows, self._labeled_order = np.split(self._labeled_order, [self.batch_size])
-        labeled = self.dataset.labeled
-        rows = torch.from_numpy(np.sort(rows))
-        if isinstance(labeled.X, torch.Tensor) and labeled.rows is None:
-            rows = rows.to(labeled.X.device)
-        return rows
+        return self.dataset.labeled.index(np.sort(rows))
 
 
 def apply_in_chunks(function, X, device: torch.device) -> np.ndarray:
@@ -356,11 +357,9 @@ def scan_in_chunks(X) -> tuple[float, float]:
 
 def std_in_chunks(X) -> torch.Tensor:
     """Return each column's standard deviation (float32), read chunk by chunk."""
-    dataset = ArrayDataset(X)
     total = torch.zeros(X.shape[1], dtype=torch.float64)
     total_squares = torch.zeros(X.shape[1], dtype=torch.float64)
-    for start in range(0, X.shape[0], INFERENCE_CHUNK_SIZE):
-        chunk, _ = dataset.batch(slice(start, start + INFERENCE_CHUNK_SIZE))
+    for chunk, _ in BatchIterator(ArrayDataset(X), INFERENCE_CHUNK_SIZE):
         chunk = chunk.to("cpu", torch.float64)
         total += chunk.sum(dim=0)
         total_squares += (chunk**2).sum(dim=0)

@@ -50,17 +50,21 @@ TRAINING_PARAMETER_CONSTRAINTS = {
 
 
 def split_validation(n_rows: int, validation_fraction: float, seed: int, stratify=None):
-    """Return (train, validation) row indices for early stopping."""
+    """Return (train, validation) row indices for early stopping.
+
+    ``stratify`` (labels) is used when a stratified split is possible.
+    """
     if n_rows < 2:
         raise ValueError(
             f"early_stopping needs at least 2 training rows to hold out a "
             f"validation set; got {n_rows}. Set early_stopping=False."
         )
     if stratify is not None:
-        # Stratifying needs a row of every class on both sides of the split.
+        # Stratifying needs two rows of every class, and a row of every class
+        # on both sides of the split; otherwise the split is drawn unstratified.
         n_valid = math.ceil(validation_fraction * n_rows)
-        n_classes = len(np.unique(stratify))
-        if min(n_valid, n_rows - n_valid) < n_classes:
+        _, class_counts = np.unique(stratify, return_counts=True)
+        if class_counts.min() < 2 or min(n_valid, n_rows - n_valid) < len(class_counts):
             stratify = None
     return train_test_split(
         np.arange(n_rows),
