@@ -238,3 +238,14 @@ def test_early_stopping_with_fewer_validation_rows_than_classes(digits_five_perc
     ).fit(X, y_partial)
     assert len(clf.history_[-1]["batches"]) > 0
     assert "valid_loss" in clf.history_[-1]
+
+
+def test_early_stopping_with_a_class_of_one_labeled_row(digits, fitted_pretrainer):
+    X, y, _ = digits
+    y_partial = np.where(np.arange(len(y)) < 200, y, -1)
+    only = np.flatnonzero(y_partial == 0)
+    y_partial[only[1:]] = -1  # class 0 keeps one labeled row: no stratified split
+    clf = PretrainedClassifier(
+        FrozenEstimator(fitted_pretrainer), early_stopping=True, **FAST
+    ).fit(X, y_partial)
+    assert "valid_loss" in clf.history_[-1]
